@@ -1,0 +1,101 @@
+package migrator
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"sort"
+)
+
+// Set names one of the two migration sets.
+type Set uint8
+
+const (
+	// SharedSet is run once, in the first shared schema of the naming
+	// (by default "public").
+	SharedSet Set = iota
+	// TenantSet is run in every tenant schema.
+	TenantSet
+)
+
+func (s Set) String() string {
+	if s == SharedSet {
+		return "shared"
+	}
+	return "tenant"
+}
+
+// TxFunc is the body of a Go migration. It runs inside the migration's
+// transaction, on a connection whose search_path is the schema being
+// migrated followed by the shared schemas; the version row is written in the
+// same transaction after it returns nil.
+type TxFunc func(ctx context.Context, tx *sql.Tx) error
+
+// GoMigration is a migration written in Go, registered with
+// [WithGoMigration]. Go migrations are always transactional. Their checksum
+// is empty: an edit to the function is not detected.
+type GoMigration struct {
+	Version int64
+	Name    string
+	Up      TxFunc // required
+	Down    TxFunc // nil: the migration cannot be rolled back
+}
+
+// Migration describes one migration of a set, as [Migrator.Migrations]
+// reports it.
+type Migration struct {
+	Version  int64
+	Name     string
+	Source   string // file path inside the fs.FS, or "go:<name>"
+	NoTx     bool   // runs outside a transaction
+	HasDown  bool
+	Checksum string // hex SHA-256 of the up SQL; "" for Go migrations
+}
+
+// migration is the internal, runnable form.
+type migration struct {
+	Migration
+	upSQL, downSQL string
+	up, down       TxFunc
+}
+
+func (m *migration) isGo() bool { return m.up != nil }
+
+// set is one sorted, validated migration set.
+type set struct {
+	kind       Set
+	list       []*migration
+	byVersion  map[int64]*migration
+	hasNoTx    bool
+	checksumOf map[int64]string
+}
+
+func newSet(kind Set, ms []*migration) (*set, error) {
+	s := &set{kind: kind, byVersion: make(map[int64]*migration), checksumOf: make(map[int64]string)}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	for _, m := range ms {
+		if prev, dup := s.byVersion[m.Version]; dup {
+			return nil, &DuplicateError{Set: kind, Version: m.Version, Sources: []string{prev.Source, m.Source}}
+		}
+		s.byVersion[m.Version] = m
+		s.checksumOf[m.Version] = m.Checksum
+		s.list = append(s.list, m)
+		if m.NoTx {
+			s.hasNoTx = true
+		}
+	}
+	return s, nil
+}
+
+func (s *set) latest() int64 {
+	if len(s.list) == 0 {
+		return 0
+	}
+	return s.list[len(s.list)-1].Version
+}
+
+func checksum(sql string) string {
+	sum := sha256.Sum256([]byte(sql))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,372 @@
+package migrator
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/tenantpath/tenantpath"
+)
+
+// appliedRow is one row of a version table.
+type appliedRow struct {
+	version  int64
+	checksum string
+}
+
+// action runs inside one locked schema on a pinned connection. It receives
+// the applied rows (already checked against the set) and returns the
+// migrations it applied or rolled back.
+type action func(ctx context.Context, conn *sql.Conn, t target, applied []appliedRow) ([]MigrationResult, error)
+
+// cleanupTimeout bounds the unlock-and-reset that ends every schema run. It
+// runs with context.WithoutCancel, so a cancelled run still gives its lock
+// back; the timeout only guards against a dead network.
+const cleanupTimeout = 30 * time.Second
+
+// runSchema pins conn to t for one run: it takes the schema's advisory lock,
+// sets search_path, makes sure the version table exists (for an up run),
+// reads and checks the applied versions, calls act, then releases the lock
+// and resets search_path to the session default. If that last step fails,
+// the connection is discarded (closed, never returned to the pool) and ok is
+// false: no pooled connection can be left on a tenant path or holding a lock.
+func (m *Migrator) runSchema(ctx context.Context, conn *sql.Conn, t target, create bool, act action) (res Result, ok bool) {
+	start := time.Now()
+	res = Result{Tenant: t.tenant, Schema: t.schema}
+	ok = true
+	defer func() { res.Duration = time.Since(start) }()
+
+	var exists, hasTable bool
+	var pathSet string
+	err := conn.QueryRowContext(ctx,
+		`SELECT set_config('search_path', $2, false),
+		        EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
+		        to_regclass($4) IS NOT NULL
+		   FROM pg_advisory_lock(hashtextextended($1, 0))`,
+		lockKey(t.schema), t.path, t.schema, m.table(t.schema)).Scan(&pathSet, &exists, &hasTable)
+	if err != nil {
+		// The lock may or may not be held: discard the connection,
+		// which ends its session and so releases any lock.
+		discard(conn)
+		res.Err = fmt.Errorf("migrator: schema %q: locking: %w", t.schema, err)
+		return res, false
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		_, err := conn.ExecContext(cctx,
+			`SELECT pg_advisory_unlock(hashtextextended($1, 0)),
+			        set_config('search_path', (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'), false)`,
+			lockKey(t.schema))
+		if err != nil {
+			discard(conn)
+			ok = false
+		}
+	}()
+
+	if !exists {
+		if t.tenant != "" {
+			res.Err = &tenantpath.UnknownTenantError{Tenant: t.tenant, Schema: t.schema}
+			return res, ok
+		}
+		if !create {
+			return res, ok
+		}
+		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+tenantpath.QuoteIdentifier(t.schema)); err != nil {
+			res.Err = fmt.Errorf("migrator: creating shared schema %q: %w", t.schema, err)
+			return res, ok
+		}
+	}
+	var applied []appliedRow
+	if hasTable {
+		applied, err = m.readApplied(ctx, conn, t.schema)
+		if err != nil {
+			res.Err = err
+			return res, ok
+		}
+	} else if create {
+		if _, err := conn.ExecContext(ctx, m.createVersionTableSQL(t.schema)); err != nil {
+			res.Err = fmt.Errorf("migrator: schema %q: creating version table: %w", t.schema, err)
+			return res, ok
+		}
+	}
+	if len(applied) > 0 {
+		res.From = applied[len(applied)-1].version
+	}
+	res.To = res.From
+	if err := t.set.check(t.schema, applied); err != nil {
+		res.Err = err
+		return res, ok
+	}
+	res.Applied, res.Err = act(ctx, conn, t, applied)
+	if n := len(res.Applied); n > 0 {
+		if res.Applied[n-1].Down {
+			res.To = versionAfterDown(applied, res.Applied)
+		} else {
+			res.To = res.Applied[n-1].Version
+		}
+	}
+	return res, ok
+}
+
+// versionAfterDown is the newest version still applied after a rollback.
+func versionAfterDown(applied []appliedRow, done []MigrationResult) int64 {
+	gone := make(map[int64]bool, len(done))
+	for _, d := range done {
+		gone[d.Version] = true
+	}
+	for i := len(applied) - 1; i >= 0; i-- {
+		if !gone[applied[i].version] {
+			return applied[i].version
+		}
+	}
+	return 0
+}
+
+// discard closes a pinned connection instead of returning it to the pool.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}
+
+func (m *Migrator) readApplied(ctx context.Context, conn *sql.Conn, schema string) ([]appliedRow, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT version, checksum FROM "+m.table(schema)+" ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("migrator: schema %q: reading versions: %w", schema, err)
+	}
+	defer rows.Close()
+	var out []appliedRow
+	for rows.Next() {
+		var r appliedRow
+		if err := rows.Scan(&r.version, &r.checksum); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// check compares a schema's applied versions with the set: every applied
+// version must have a migration with the same checksum, and no migration
+// older than the newest applied one may be missing.
+func (s *set) check(schema string, applied []appliedRow) error {
+	if len(applied) == 0 {
+		return nil
+	}
+	newest := applied[len(applied)-1].version
+	done := make(map[int64]bool, len(applied))
+	for _, a := range applied {
+		done[a.version] = true
+		mig := s.byVersion[a.version]
+		if mig == nil {
+			return &HistoryError{Schema: schema, Version: a.version, Reason: "unknown", Newest: newest}
+		}
+		if mig.Checksum != "" && a.checksum != mig.Checksum {
+			return &ChecksumError{Schema: schema, Version: a.version, Name: mig.Name, Applied: a.checksum, Current: mig.Checksum}
+		}
+	}
+	for _, mig := range s.list {
+		if mig.Version > newest {
+			break
+		}
+		if !done[mig.Version] {
+			return &HistoryError{Schema: schema, Version: mig.Version, Reason: "gap", Newest: newest}
+		}
+	}
+	return nil
+}
+
+// upAction applies every pending migration, each in its own transaction
+// with its version row, stopping at the first failure.
+func (m *Migrator) upAction(ctx context.Context, conn *sql.Conn, t target, applied []appliedRow) ([]MigrationResult, error) {
+	var newest int64
+	if len(applied) > 0 {
+		newest = applied[len(applied)-1].version
+	}
+	var done []MigrationResult
+	for _, mig := range t.set.list {
+		if mig.Version <= newest {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		r, err := m.apply(ctx, conn, t.schema, mig, false)
+		if err != nil {
+			return done, err
+		}
+		done = append(done, r)
+	}
+	return done, nil
+}
+
+// apply runs one migration up or down on conn. A transactional SQL
+// migration travels in one Exec together with its version row change, so it
+// costs three round trips (BEGIN, the script, COMMIT) whatever its size.
+func (m *Migrator) apply(ctx context.Context, conn *sql.Conn, schema string, mig *migration, down bool) (MigrationResult, error) {
+	start := time.Now()
+	res := MigrationResult{Version: mig.Version, Name: mig.Name, Down: down}
+	fail := func(err error) (MigrationResult, error) {
+		return res, &MigrationError{Schema: schema, Version: mig.Version, Name: mig.Name, Down: down, Err: err}
+	}
+	body, fn := mig.upSQL, mig.up
+	if down {
+		body, fn = mig.downSQL, mig.down
+	}
+	if mig.NoTx {
+		for _, stmt := range splitStatements(body) {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return fail(err)
+			}
+		}
+		if _, err := conn.ExecContext(ctx, m.versionChange(schema, mig, down, time.Since(start))); err != nil {
+			return fail(err)
+		}
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	if fn != nil {
+		if err := fn(ctx, tx); err != nil {
+			return fail(err)
+		}
+		if _, err := tx.ExecContext(ctx, m.versionChange(schema, mig, down, time.Since(start))); err != nil {
+			return fail(err)
+		}
+	} else {
+		// The body may end in a comment without a newline or without a
+		// semicolon: the newline and the lone semicolon close it.
+		if _, err := tx.ExecContext(ctx, body+"\n;\n"+m.versionChange(schema, mig, down, -1)); err != nil {
+			return fail(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// versionChange is the statement that records (or, down, removes) mig's
+// version row. It carries no arguments so it can share an Exec with the
+// migration. took < 0 means "measure on the server": the time since the
+// current query message arrived, which for a script sent in one Exec is the
+// time its statements took.
+func (m *Migrator) versionChange(schema string, mig *migration, down bool, took time.Duration) string {
+	if down {
+		return fmt.Sprintf("DELETE FROM %s WHERE version = %d", m.table(schema), mig.Version)
+	}
+	dur := "clock_timestamp() - statement_timestamp()"
+	if took >= 0 {
+		dur = fmt.Sprintf("interval '%d microseconds'", took.Microseconds())
+	}
+	return fmt.Sprintf("INSERT INTO %s (version, name, checksum, duration) VALUES (%d, %s, %s, %s)",
+		m.table(schema), mig.Version, tenantpath.QuoteLiteral(mig.Name), tenantpath.QuoteLiteral(mig.Checksum), dur)
+}
+
+// Target says how far a rollback goes: [Steps] or [ToVersion].
+type Target struct {
+	steps int
+	to    int64
+	isTo  bool
+}
+
+// Steps rolls back the n newest applied migrations (fewer if fewer are
+// applied).
+func Steps(n int) Target { return Target{steps: n} }
+
+// ToVersion rolls back every applied migration newer than v; v = 0 rolls
+// back everything.
+func ToVersion(v int64) Target { return Target{to: v, isTo: true} }
+
+func (m *Migrator) downAction(tg Target) action {
+	return func(ctx context.Context, conn *sql.Conn, t target, applied []appliedRow) ([]MigrationResult, error) {
+		var todo []*migration
+		for i := len(applied) - 1; i >= 0; i-- {
+			if tg.isTo && applied[i].version <= tg.to {
+				break
+			}
+			if !tg.isTo && len(todo) >= tg.steps {
+				break
+			}
+			todo = append(todo, t.set.byVersion[applied[i].version])
+		}
+		for _, mig := range todo {
+			if !mig.HasDown {
+				return nil, &NoDownError{Schema: t.schema, Version: mig.Version, Name: mig.Name}
+			}
+		}
+		var done []MigrationResult
+		for _, mig := range todo {
+			r, err := m.apply(ctx, conn, t.schema, mig, true)
+			if err != nil {
+				return done, err
+			}
+			done = append(done, r)
+		}
+		return done, nil
+	}
+}
+
+// pin returns a connection for one schema run.
+func (m *Migrator) pin(ctx context.Context) (*sql.Conn, error) {
+	return m.db.Conn(ctx)
+}
+
+// runOne runs act in one schema on a freshly pinned connection.
+func (m *Migrator) runOne(ctx context.Context, t target, create bool, act action) Result {
+	conn, err := m.pin(ctx)
+	if err != nil {
+		return Result{Tenant: t.tenant, Schema: t.schema, Err: err}
+	}
+	res, ok := m.runSchema(ctx, conn, t, create, act)
+	if ok {
+		conn.Close()
+	}
+	return res
+}
+
+// MigrateShared applies the pending shared migrations in the first shared
+// schema (creating it if needed), each in its own transaction, under that
+// schema's advisory lock.
+func (m *Migrator) MigrateShared(ctx context.Context) (Result, error) {
+	if err := m.ensureRegistry(ctx); err != nil {
+		return Result{Schema: m.naming.SharedSchemas()[0], Err: err}, err
+	}
+	res := m.runOne(ctx, m.sharedTarget(), true, m.upAction)
+	return res, res.Err
+}
+
+// RollbackShared rolls the shared schema back to tg.
+func (m *Migrator) RollbackShared(ctx context.Context, tg Target) (Result, error) {
+	res := m.runOne(ctx, m.sharedTarget(), false, m.downAction(tg))
+	return res, res.Err
+}
+
+// MigrateTenant applies the pending tenant migrations in one tenant's
+// schema. The tenant need not be listed by the tenant source, but its schema
+// must exist (else the error matches [tenantpath.ErrUnknownTenant]).
+func (m *Migrator) MigrateTenant(ctx context.Context, tenant string) (Result, error) {
+	t, err := m.tenantTarget(tenant)
+	if err != nil {
+		return Result{Tenant: tenant, Err: err}, err
+	}
+	res := m.runOne(ctx, t, true, m.upAction)
+	return res, res.Err
+}
+
+// RollbackTenant rolls one tenant's schema back to tg.
+func (m *Migrator) RollbackTenant(ctx context.Context, tenant string, tg Target) (Result, error) {
+	t, err := m.tenantTarget(tenant)
+	if err != nil {
+		return Result{Tenant: tenant, Err: err}, err
+	}
+	res := m.runOne(ctx, t, false, m.downAction(tg))
+	return res, res.Err
+}
