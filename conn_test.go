@@ -1,0 +1,180 @@
+package tenantpath_test
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/tenantpath/tenantpath"
+)
+
+// A pinned *sql.Conn follows each call's context too.
+func TestPinnedConnFollowsContext(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		e := newEnv(t, "10", "11")
+		db := e.open(bd)
+		ctx := context.Background()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, id := range []string{"10", "11", "10"} {
+			mustRead(t, tenantpath.WithTenant(ctx, id), conn, id)
+		}
+	})
+}
+
+// DESIGN 5: sql.Conn.Raw reaches the base connection through Unwrap, and
+// whatever is done with it there makes the path unknown.
+func TestRawReachesBaseConnection(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		e := newEnv(t, "10", "11")
+		db := e.open(bd)
+		ctx := context.Background()
+		ten := tenantpath.WithTenant(ctx, "10")
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		mustRead(t, ten, conn, "10")
+		schema11, _ := e.naming.Schema("11")
+		err = conn.Raw(func(dc any) error {
+			u, ok := dc.(interface{ Unwrap() driver.Conn })
+			if !ok {
+				return fmt.Errorf("%T has no Unwrap", dc)
+			}
+			inner := u.Unwrap()
+			if bd.name == "pgx" {
+				if _, ok := inner.(*stdlib.Conn); !ok {
+					return fmt.Errorf("Unwrap gave %T, want *stdlib.Conn", inner)
+				}
+			}
+			// Change the path behind the wrapper's back.
+			_, err := inner.(driver.ExecerContext).ExecContext(ctx,
+				"SET search_path TO "+tenantpath.QuoteIdentifier(schema11), nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustRead(t, ten, conn, "10")
+	})
+}
+
+// DESIGN 5: pgx-only argument types (Go slices) still reach pgx because
+// CheckNamedValue is forwarded.
+func TestNamedValueCheckerIsForwarded(t *testing.T) {
+	e := newEnv(t, "10")
+	db := e.open(baseDrivers[0])
+	ten := tenantpath.WithTenant(context.Background(), "10")
+	var n int
+	if err := db.QueryRowContext(ten, "SELECT cardinality($1::int[])", []int{1, 2, 3}).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("slice argument through the wrapper: n=%d err=%v", n, err)
+	}
+	st, err := db.PrepareContext(ten, "SELECT cardinality($1::text[])")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.QueryRowContext(ten, []string{"a", "b"}).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("slice argument to a prepared statement: n=%d err=%v", n, err)
+	}
+}
+
+// DESIGN 5: user SQL that changes the path makes the remembered path
+// unknown, so the next call switches again.
+func TestUserPathChangesAreNoticed(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		e := newEnv(t, "10", "11")
+		db := e.open(bd)
+		ctx := context.Background()
+		ten := tenantpath.WithTenant(ctx, "10")
+		s11 := tenantpath.QuoteIdentifier(e.prefix + "11")
+		for _, q := range []string{
+			"SET search_path TO " + s11,
+			"set SEARCH_PATH = " + s11,
+			"SELECT pg_catalog.set_config('search_path', '" + s11 + "', false)",
+			"RESET search_path",
+			"RESET ALL",
+			"DISCARD ALL",
+			"SET SESSION ROLE NONE",
+		} {
+			if q == "DISCARD ALL" && bd.name == "pgx" {
+				continue // it also drops pgx's cached prepared statements, which pgx cannot survive
+			}
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustRead(t, ten, conn, "10")
+			if _, err := conn.ExecContext(ten, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			got, err := readTenant(ten, conn)
+			if err != nil || got != "10" {
+				t.Fatalf("after %q: read %q, err %v; want tenant 10's notes", q, got, err)
+			}
+			conn.Close()
+		}
+	})
+}
+
+// DESIGN 5: a switch that fails on a dead connection discards it; because
+// nothing ran yet, database/sql retries on a fresh connection.
+func TestKilledBackendIsDiscarded(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		e := newEnv(t, "10", "11")
+		db := e.open(bd)
+		db.SetMaxOpenConns(1)
+		ctx := context.Background()
+		ten, eleven := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
+		var pid int
+		if err := db.QueryRowContext(ten, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		var ok bool
+		if err := e.admin.QueryRow("SELECT pg_terminate_backend($1)", pid).Scan(&ok); err != nil || !ok {
+			t.Fatalf("terminate %d: %v %v", pid, ok, err)
+		}
+		waitGone(t, e, pid)
+
+		var newPid int
+		var got string
+		err := db.QueryRowContext(eleven, "SELECT pg_backend_pid(), tenant FROM notes").Scan(&newPid, &got)
+		if err != nil {
+			// Either database/sql retried (nil error) or the error says the
+			// switch failed; never a result from the wrong tenant.
+			var se *tenantpath.SwitchError
+			if !errors.As(err, &se) && !errors.Is(err, driver.ErrBadConn) {
+				t.Fatalf("call on killed backend: %v", err)
+			}
+			if err := db.QueryRowContext(eleven, "SELECT pg_backend_pid(), tenant FROM notes").Scan(&newPid, &got); err != nil {
+				t.Fatalf("pool did not recover: %v", err)
+			}
+		}
+		if newPid == pid || got != "11" {
+			t.Fatalf("after kill: pid %d (old %d), read %q", newPid, pid, got)
+		}
+	})
+}
+
+func waitGone(t testing.TB, e *env, pid int) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		var n int
+		if err := e.admin.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		sleepBriefly()
+	}
+	t.Fatalf("backend %d did not exit", pid)
+}

@@ -1,0 +1,192 @@
+package tenantpath
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"io"
+)
+
+// Option configures the driver. Options are checked when the connector or
+// driver is built; a bad combination is an error there, not a surprise later.
+type Option func(*config) error
+
+// config is shared, read-only, by every connection of a connector.
+type config struct {
+	naming        Naming
+	requireTenant bool
+
+	// Precomputed so the switch does no work that does not depend on the
+	// tenant.
+	sharedSwitch string
+}
+
+// WithNaming sets how tenant ids map to schema names and which shared schemas
+// follow them on the search_path. Without it, a tenant's schema has the
+// tenant's own name and "public" is the only shared schema. Use the same
+// Naming for the migrator and the HTTP middleware.
+func WithNaming(n Naming) Option {
+	return func(c *config) error {
+		if err := n.Check(); err != nil {
+			return err
+		}
+		c.naming = n
+		return nil
+	}
+}
+
+// RequireTenant makes every call whose context carries neither a tenant
+// ([WithTenant]) nor the shared scope ([WithShared]) fail with [ErrNoTenant]
+// before anything is sent. Ping is exempt. Without it, such calls run on the
+// connection's base search_path (the one it had when it was opened), which
+// keeps existing code working unchanged.
+func RequireTenant() Option {
+	return func(c *config) error {
+		c.requireTenant = true
+		return nil
+	}
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{}
+	for _, opt := range opts {
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.naming.Check(); err != nil {
+		return nil, err
+	}
+	c.sharedSwitch = "SELECT pg_catalog.set_config('search_path', " + QuoteLiteral(c.naming.SharedPath()) + ", false)"
+	return c, nil
+}
+
+// Connector is a [driver.Connector] whose connections route every statement
+// to the search_path of the tenant in its context. It is safe for concurrent
+// use, as database/sql requires.
+type Connector struct {
+	base driver.Connector
+	cfg  *config
+	drv  *Driver
+}
+
+var (
+	_ driver.Connector = (*Connector)(nil)
+	_ io.Closer        = (*Connector)(nil)
+)
+
+// NewConnector wraps base, a connector of any PostgreSQL driver, e.g.
+// pgx's stdlib.GetConnector(config) or lib/pq's pq.NewConnector(dsn). The
+// base connector keeps all its own options.
+func NewConnector(base driver.Connector, opts ...Option) (*Connector, error) {
+	if base == nil {
+		return nil, errors.New("tenantpath: NewConnector: nil base connector")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Connector{base: base, cfg: cfg, drv: &Driver{base: base.Driver(), cfg: cfg}}, nil
+}
+
+// OpenDB wraps base as [NewConnector] does and returns a [*sql.DB] over it.
+func OpenDB(base driver.Connector, opts ...Option) (*sql.DB, error) {
+	c, err := NewConnector(base, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
+}
+
+// Connect opens a connection through the base connector and wraps it.
+func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	inner, err := c.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(inner, c.cfg), nil
+}
+
+// Driver returns the wrapping driver.
+func (c *Connector) Driver() driver.Driver { return c.drv }
+
+// Close closes the base connector if it has a Close method (database/sql
+// calls it from DB.Close).
+func (c *Connector) Close() error {
+	if cl, ok := c.base.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
+// Unwrap returns the base connector.
+func (c *Connector) Unwrap() driver.Connector { return c.base }
+
+// Driver wraps a [driver.Driver] for [sql.Register]:
+//
+//	d, err := tenantpath.Wrap(stdlib.GetDefaultDriver(), tenantpath.WithNaming(n))
+//	sql.Register("tenantpath", d)
+//	db, err := sql.Open("tenantpath", dsn)
+//
+// It is safe for concurrent use.
+type Driver struct {
+	base driver.Driver
+	cfg  *config
+}
+
+var (
+	_ driver.Driver        = (*Driver)(nil)
+	_ driver.DriverContext = (*Driver)(nil)
+)
+
+// Wrap returns a driver that opens base's connections and wraps them.
+func Wrap(base driver.Driver, opts ...Option) (*Driver, error) {
+	if base == nil {
+		return nil, errors.New("tenantpath: Wrap: nil base driver")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Driver{base: base, cfg: cfg}, nil
+}
+
+// Open opens a connection with base's Open and wraps it. database/sql uses
+// OpenConnector instead, which parses name only once.
+func (d *Driver) Open(name string) (driver.Conn, error) {
+	inner, err := d.base.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(inner, d.cfg), nil
+}
+
+// OpenConnector returns a [Connector] over base's connector for name, or, if
+// base has no OpenConnector, over one that calls base.Open(name) as
+// database/sql itself would.
+func (d *Driver) OpenConnector(name string) (driver.Connector, error) {
+	var base driver.Connector
+	if dc, ok := d.base.(driver.DriverContext); ok {
+		var err error
+		if base, err = dc.OpenConnector(name); err != nil {
+			return nil, err
+		}
+	} else {
+		base = dsnConnector{name: name, drv: d.base}
+	}
+	return &Connector{base: base, cfg: d.cfg, drv: d}, nil
+}
+
+// Unwrap returns the base driver.
+func (d *Driver) Unwrap() driver.Driver { return d.base }
+
+// dsnConnector is database/sql's fallback for drivers without
+// DriverContext.
+type dsnConnector struct {
+	name string
+	drv  driver.Driver
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.name) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.drv }

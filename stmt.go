@@ -1,0 +1,113 @@
+package tenantpath
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+)
+
+// stmt is a prepared statement. Each execution applies the path of its own
+// context first: the server re-parses a prepared statement when the
+// search_path differs from the one it was planned under, so it then reads
+// the new tenant's tables.
+type stmt struct {
+	conn        *conn
+	inner       driver.Stmt
+	changesPath bool
+}
+
+var (
+	_ driver.Stmt              = (*stmt)(nil)
+	_ driver.StmtExecContext   = (*stmt)(nil)
+	_ driver.StmtQueryContext  = (*stmt)(nil)
+	_ driver.NamedValueChecker = (*stmt)(nil)
+)
+
+func (s *stmt) Close() error  { return s.inner.Close() }
+func (s *stmt) NumInput() int { return s.inner.NumInput() }
+
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.conn.ensure(ctx); err != nil {
+		return nil, err
+	}
+	res, err := execStmt(ctx, s.inner, args)
+	s.conn.observe(s.changesPath)
+	return res, err
+}
+
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.conn.ensure(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := queryStmt(ctx, s.inner, args)
+	s.conn.observe(s.changesPath)
+	return rows, err
+}
+
+// Exec runs the statement with context.Background.
+func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), namedValues(args))
+}
+
+// Query runs the statement with context.Background.
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), namedValues(args))
+}
+
+// CheckNamedValue asks the base statement, then the base connection, as
+// database/sql would ask them without the wrapper.
+func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if nvc, ok := s.inner.(driver.NamedValueChecker); ok {
+		return nvc.CheckNamedValue(nv)
+	}
+	return s.conn.CheckNamedValue(nv)
+}
+
+func execStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) (driver.Result, error) {
+	if sc, ok := st.(driver.StmtExecContext); ok {
+		return sc.ExecContext(ctx, args)
+	}
+	values, err := plainValues(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return st.Exec(values) //nolint:staticcheck // the base driver has nothing newer
+}
+
+func queryStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) (driver.Rows, error) {
+	if sc, ok := st.(driver.StmtQueryContext); ok {
+		return sc.QueryContext(ctx, args)
+	}
+	values, err := plainValues(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return st.Query(values) //nolint:staticcheck // the base driver has nothing newer
+}
+
+func namedValues(args []driver.Value) []driver.NamedValue {
+	named := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return named
+}
+
+// plainValues is database/sql's own fallback for drivers without the
+// context interfaces: it cannot pass names.
+func plainValues(named []driver.NamedValue) ([]driver.Value, error) {
+	values := make([]driver.Value, len(named))
+	for i, nv := range named {
+		if nv.Name != "" {
+			return nil, errors.New("tenantpath: the base driver does not support named parameters")
+		}
+		values[i] = nv.Value
+	}
+	return values, nil
+}
