@@ -1,0 +1,241 @@
+package migrator_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io/fs"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/migrator"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// env is one test's isolated world: its own schema prefix, a shared schema
+// under that prefix (so the registry and shared version table are private
+// to the test), and a pool.
+type env struct {
+	t      testing.TB
+	db     *sql.DB
+	naming tenantpath.Naming
+	prefix string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	prefix := pgtest.UniquePrefix(t)
+	db := openDB(t, "pgx")
+	return &env{
+		t:      t,
+		db:     db,
+		prefix: prefix,
+		naming: tenantpath.Naming{Prefix: prefix, Shared: []string{prefix + "shared", "public"}},
+	}
+}
+
+func openDB(t testing.TB, driverName string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(driverName, pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func (e *env) migrator(fsys fs.FS, opts ...migrator.Option) *migrator.Migrator {
+	e.t.Helper()
+	return e.migratorOn(e.db, fsys, opts...)
+}
+
+func (e *env) migratorOn(db *sql.DB, fsys fs.FS, opts ...migrator.Option) *migrator.Migrator {
+	e.t.Helper()
+	m, err := migrator.New(db, fsys, e.naming, opts...)
+	if err != nil {
+		e.t.Fatalf("migrator.New: %v", err)
+	}
+	return m
+}
+
+func (e *env) schema(tenant string) string { return e.prefix + tenant }
+
+func (e *env) shared() string { return e.prefix + "shared" }
+
+// versions returns the versions recorded in a schema's version table.
+func (e *env) versions(schema string) []int64 {
+	e.t.Helper()
+	rows, err := e.db.Query(fmt.Sprintf("SELECT version FROM %s.tenantpath_migrations ORDER BY version",
+		tenantpath.QuoteIdentifier(schema)))
+	if err != nil {
+		e.t.Fatalf("reading versions of %s: %v", schema, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (e *env) hasColumn(schema, table, column string) bool {
+	e.t.Helper()
+	var ok bool
+	err := e.db.QueryRow(`SELECT EXISTS (SELECT FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = $2 AND column_name = $3)`, schema, table, column).Scan(&ok)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ok
+}
+
+func (e *env) schemaExists(schema string) bool {
+	e.t.Helper()
+	var ok bool
+	if err := e.db.QueryRow(`SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&ok); err != nil {
+		e.t.Fatal(err)
+	}
+	return ok
+}
+
+func (e *env) exec(q string, args ...any) {
+	e.t.Helper()
+	if _, err := e.db.Exec(q, args...); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func (e *env) count(q string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.QueryRow(q, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func equal(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// basicFS is a modest migration set: goose-style shared migrations and
+// golang-migrate-style tenant migrations.
+func basicFS() fstest.MapFS {
+	return fstest.MapFS{
+		"migrations/0001_orgs.sql": {Data: []byte(`-- +goose Up
+CREATE TABLE organisations (id text PRIMARY KEY, name text NOT NULL);
+-- +goose Down
+DROP TABLE organisations;
+`)},
+		"tenant_migrations/0001_users.up.sql":   {Data: []byte("CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);\n")},
+		"tenant_migrations/0001_users.down.sql": {Data: []byte("DROP TABLE users;\n")},
+		"tenant_migrations/0002_posts.up.sql": {Data: []byte(`CREATE TABLE posts (
+	id bigserial PRIMARY KEY,
+	user_id bigint NOT NULL REFERENCES users (id),
+	body text NOT NULL DEFAULT ';' -- a semicolon in a string
+);
+CREATE INDEX posts_user ON posts (user_id);`)},
+		"tenant_migrations/0002_posts.down.sql": {Data: []byte("DROP TABLE posts;\n")},
+	}
+}
+
+// withFile returns a copy of fsys with one file added or replaced.
+func withFile(fsys fstest.MapFS, name, data string) fstest.MapFS {
+	out := fstest.MapFS{}
+	for k, v := range fsys {
+		out[k] = v
+	}
+	out[name] = &fstest.MapFile{Data: []byte(data)}
+	return out
+}
+
+// counting is a driver.Connector that counts the statements (round trips
+// started by database/sql: Exec, Query, Begin, Commit, Rollback) sent through
+// it. It forwards to pgx's connector.
+type counting struct {
+	base  driver.Connector
+	calls atomic.Int64
+}
+
+func newCountingDB(t testing.TB) (*sql.DB, *counting) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &counting{base: stdlib.GetConnector(*cfg)}
+	db := sql.OpenDB(c)
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	t.Cleanup(func() { db.Close() })
+	return db, c
+}
+
+func (c *counting) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, c: c}, nil
+}
+
+func (c *counting) Driver() driver.Driver { return c.base.Driver() }
+
+type countingConn struct {
+	driver.Conn
+	c *counting
+}
+
+func (cc *countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	cc.c.calls.Add(1)
+	return cc.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
+}
+
+func (cc *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	cc.c.calls.Add(1)
+	return cc.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
+}
+
+func (cc *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	cc.c.calls.Add(1)
+	tx, err := cc.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &countingTx{Tx: tx, c: cc.c}, nil
+}
+
+func (cc *countingConn) ResetSession(ctx context.Context) error {
+	return cc.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (cc *countingConn) IsValid() bool { return cc.Conn.(driver.Validator).IsValid() }
+
+type countingTx struct {
+	driver.Tx
+	c *counting
+}
+
+func (t *countingTx) Commit() error   { t.c.calls.Add(1); return t.Tx.Commit() }
+func (t *countingTx) Rollback() error { t.c.calls.Add(1); return t.Tx.Rollback() }
