@@ -305,3 +305,22 @@ func TestWatchdogCleansUpAfterCrash(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestStartFailureIncludesServerLog(t *testing.T) {
+	srv, err := pgtest.Start(pgtest.Options{Settings: map[string]string{"shared_buffers": "lots"}})
+	if err == nil {
+		srv.Stop()
+		t.Fatal("Start succeeded with shared_buffers = lots")
+	}
+	if !strings.Contains(err.Error(), "shared_buffers") || !strings.Contains(err.Error(), "postgres.log") {
+		t.Errorf("error does not quote the server log:\n%v", err)
+	}
+	// The failed server's directory is gone.
+	m := regexp.MustCompile(`last lines of (\S+)/postgres\.log`).FindStringSubmatch(err.Error())
+	if m == nil {
+		t.Fatalf("no log path in error:\n%v", err)
+	}
+	if _, statErr := os.Stat(m[1]); !os.IsNotExist(statErr) {
+		t.Errorf("directory %s of the failed server still there (stat: %v)", m[1], statErr)
+	}
+}

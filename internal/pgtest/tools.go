@@ -21,7 +21,8 @@ type pgTools struct {
 }
 
 // debianPGRoot is where Debian and Ubuntu install each PostgreSQL version.
-const debianPGRoot = "/usr/lib/postgresql"
+// A variable so that tests can point it elsewhere.
+var debianPGRoot = "/usr/lib/postgresql"
 
 // findPGTools finds initdb, pg_ctl and postgres: first through initdb on
 // PATH (following symlinks, since Debian-style installs link into the
