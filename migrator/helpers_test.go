@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io/fs"
+	"sort"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -239,3 +240,17 @@ type countingTx struct {
 
 func (t *countingTx) Commit() error   { t.c.calls.Add(1); return t.Tx.Commit() }
 func (t *countingTx) Rollback() error { t.c.calls.Add(1); return t.Tx.Rollback() }
+
+func fstestOf(files map[string]string) fstest.MapFS {
+	out := fstest.MapFS{}
+	for k, v := range files {
+		out[k] = &fstest.MapFile{Data: []byte(v)}
+	}
+	return out
+}
+
+func sortedIDs(ids []string) []string {
+	out := append([]string(nil), ids...)
+	sort.Strings(out)
+	return out
+}
