@@ -31,8 +31,10 @@ import (
 // (search_path, options, ...) are refused by PgBouncer.
 //
 // In transaction mode, named prepared statements do not survive between
-// transactions: use pgx with default_query_exec_mode=simple_protocol or
-// exec in the DSN it is given, and lib/pq with binary_parameters=yes.
+// transactions (PgBouncer before 1.21 does not track them), so pgx must not
+// cache statements: add default_query_exec_mode=exec (or simple_protocol)
+// to the DSN it is given. lib/pq uses only the unnamed statement and works
+// as it is.
 //
 // StartPgBouncer fails t if PgBouncer is not installed (`make test`
 // installs it) or does not start.

@@ -231,23 +231,31 @@ func TestStartPgBouncer(t *testing.T) {
 			if dsn == pgtest.DSN(t) {
 				t.Fatal("PgBouncer DSN is the server's DSN")
 			}
-			// In transaction mode statements must not outlive their
-			// transaction: pgx uses the simple protocol and lib/pq binary
-			// parameters (no named statements).
-			pgxDSN, pqDSN := dsn, dsn
-			if mode == "transaction" {
-				pgxDSN += "&default_query_exec_mode=simple_protocol"
-				pqDSN += "&binary_parameters=yes"
+			// In transaction mode named prepared statements do not outlive
+			// their transaction, so pgx must not cache them; lib/pq uses
+			// only the unnamed statement and works as it is.
+			clients := map[string][2]string{
+				"pgx":      {"pgx", dsn},
+				"postgres": {"postgres", dsn},
 			}
-			for driver, d := range map[string]string{"pgx": pgxDSN, "postgres": pqDSN} {
-				t.Run(driver, func(t *testing.T) {
+			if mode == "transaction" {
+				clients = map[string][2]string{
+					"pgx-exec":   {"pgx", dsn + "&default_query_exec_mode=exec"},
+					"pgx-simple": {"pgx", dsn + "&default_query_exec_mode=simple_protocol"},
+					"postgres":   {"postgres", dsn},
+				}
+			}
+			for name, c := range clients {
+				driver, d := c[0], c[1]
+				t.Run(name, func(t *testing.T) {
 					db := openDB(t, driver, d)
 					if got := queryString(t, db, "SELECT $1::text || current_user", "via "); got != "via "+pgtest.User {
 						t.Errorf("got %q", got)
 					}
 					// Several connections share the small pool.
-					errs := make(chan error, 8)
-					for i := range 8 {
+					db.SetMaxOpenConns(8)
+					errs := make(chan error, 40)
+					for i := range 40 {
 						go func() {
 							var n int
 							err := db.QueryRow("SELECT $1::int + 1 FROM pg_sleep(0.05)", i).Scan(&n)
@@ -257,7 +265,7 @@ func TestStartPgBouncer(t *testing.T) {
 							errs <- err
 						}()
 					}
-					for range 8 {
+					for range 40 {
 						if err := <-errs; err != nil {
 							t.Error(err)
 						}
