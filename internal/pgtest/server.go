@@ -153,7 +153,7 @@ func (s *Server) start(settings map[string]string) error {
 func (s *Server) baseSettings(extra map[string]string) [][2]string {
 	set := [][2]string{
 		{"listen_addresses", "127.0.0.1"},
-		{"unix_socket_directories", s.sockDir},
+		{"unix_socket_directories", s.socketDirSetting()},
 		{"fsync", "off"},
 		{"synchronous_commit", "off"},
 		{"full_page_writes", "off"},
@@ -172,6 +172,15 @@ func (s *Server) baseSettings(extra map[string]string) [][2]string {
 		set = append(set, [2]string{k, extra[k]})
 	}
 	return set
+}
+
+// socketDirSetting returns the private socket directory, or "" (no unix
+// socket) when the socket path would exceed the 107 bytes Linux allows.
+func (s *Server) socketDirSetting() string {
+	if len(s.sockDir)+len("/.s.PGSQL.65535") > 107 {
+		return ""
+	}
+	return s.sockDir
 }
 
 // appendConf appends settings to postgresql.conf; later lines win.
