@@ -22,6 +22,7 @@ test: deps fmt-check vet
 	$(GO) test $(TESTFLAGS) ./...
 	@set -e; for dir in $(SUBMODULES); do \
 		echo "cd $$dir && $(GO) test $(TESTFLAGS) ./..."; \
+		if [ -z "$$(find $$dir -name '*.go' | head -n 1)" ]; then echo "  (no .go files yet)"; continue; fi; \
 		(cd $$dir && $(GO) test $(TESTFLAGS) ./...); \
 	done
 
@@ -41,6 +42,7 @@ vet:
 	$(GO) vet ./...
 	@set -e; for dir in $(SUBMODULES); do \
 		echo "cd $$dir && $(GO) vet ./..."; \
+		if [ -z "$$(find $$dir -name '*.go' | head -n 1)" ]; then echo "  (no .go files yet)"; continue; fi; \
 		(cd $$dir && $(GO) vet ./...); \
 	done
 
