@@ -1,0 +1,80 @@
+package tenanthttp
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/tenantpath/tenantpath"
+)
+
+// Sentinel errors of this package. The middleware also reports the errors
+// of package tenantpath: [tenantpath.ErrInvalidTenant] for a name the
+// naming refuses and [tenantpath.ErrUnknownTenant] for a tenant the
+// existence check does not know.
+var (
+	// ErrMissingTenant: no resolver found a tenant in the request, and
+	// [AllowMissing] is not set.
+	ErrMissingTenant = errors.New("tenanthttp: the request names no tenant")
+
+	// ErrAmbiguousTenant: one resolver found more than one tenant in the
+	// request, such as two different X-Tenant-ID headers. The request is
+	// refused rather than routed to either.
+	ErrAmbiguousTenant = errors.New("tenanthttp: the request names more than one tenant")
+)
+
+// Error is what the middleware hands to its error handler when it refuses a
+// request. Err says why; match it with [errors.Is]:
+//
+//   - [ErrMissingTenant] or [ErrAmbiguousTenant]: status 400;
+//   - [tenantpath.ErrInvalidTenant] (an [*tenantpath.InvalidTenantError]):
+//     the tenant's name breaks the naming rules, status 400;
+//   - [tenantpath.ErrUnknownTenant] (an [*tenantpath.UnknownTenantError]):
+//     the existence check does not know the tenant, status 404;
+//   - anything else is the error of a [Func] resolver or of the existence
+//     check (its lister failed, or the request was cancelled): status 500.
+type Error struct {
+	Status int    // the HTTP status the default handler writes
+	Tenant string // the tenant the request named, "" if none was found
+	Source string // the resolver that found it, e.g. `header "X-Tenant-Id"`; "" if none
+	Err    error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Source != "" && e.Tenant != "":
+		return fmt.Sprintf("tenanthttp: tenant %q from %s: %v", e.Tenant, e.Source, e.Err)
+	case e.Source != "":
+		return fmt.Sprintf("tenanthttp: %s: %v", e.Source, e.Err)
+	default:
+		return e.Err.Error()
+	}
+}
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+// statusOf maps the cause of a refusal to an HTTP status.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrMissingTenant), errors.Is(err, ErrAmbiguousTenant),
+		errors.Is(err, tenantpath.ErrInvalidTenant), errors.Is(err, errInvalidPath):
+		return http.StatusBadRequest
+	case errors.Is(err, tenantpath.ErrUnknownTenant):
+		return http.StatusNotFound
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// DefaultErrorHandler writes e.Status with a plain-text body. For a client
+// error (4xx) the body says what was wrong with the request; for a server
+// error it says only "Internal Server Error", so the lister's or resolver's
+// error text never reaches the client.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, e *Error) {
+	if e.Status >= 500 {
+		http.Error(w, http.StatusText(e.Status), e.Status)
+		return
+	}
+	http.Error(w, e.Error(), e.Status)
+}
