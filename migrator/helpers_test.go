@@ -228,10 +228,18 @@ func (cc *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (dri
 }
 
 func (cc *countingConn) ResetSession(ctx context.Context) error {
-	return cc.Conn.(driver.SessionResetter).ResetSession(ctx)
+	if r, ok := cc.Conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
 }
 
-func (cc *countingConn) IsValid() bool { return cc.Conn.(driver.Validator).IsValid() }
+func (cc *countingConn) IsValid() bool {
+	if v, ok := cc.Conn.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
 
 type countingTx struct {
 	driver.Tx

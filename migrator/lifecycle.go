@@ -185,7 +185,7 @@ func (m *Migrator) Rename(ctx context.Context, oldTenant, newTenant string) erro
 	err = tx.QueryRowContext(ctx,
 		`SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
 		        EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $4)
-		   FROM pg_advisory_xact_lock(hashtextextended($1, 0)), pg_advisory_xact_lock(hashtextextended($2, 0))`,
+		   FROM pg_advisory_xact_lock(hashtextextended($1, 0)) AS l1, pg_advisory_xact_lock(hashtextextended($2, 0)) AS l2`,
 		keys[0], keys[1], from.schema, to.schema).Scan(&fromExists, &toExists)
 	if err != nil {
 		return fmt.Errorf("migrator: renaming tenant %q: %w", oldTenant, err)
