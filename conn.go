@@ -39,6 +39,11 @@ type conn struct {
 	// bad is set when the connection's state can no longer be trusted
 	// (a switch failed or was interrupted). The pool then discards it.
 	bad bool
+
+	// retired is set once the connection has served cfg.maxTenants
+	// distinct tenants (counted in tenants); the pool then closes it.
+	retired bool
+	tenants map[string]struct{}
 }
 
 var (
@@ -101,13 +106,11 @@ func (c *conn) switchTo(ctx context.Context, want scope) error {
 		if schema, err = c.cfg.naming.Schema(want.tenant); err != nil {
 			return err
 		}
-		query = "SELECT pg_catalog.set_config('search_path', " +
-			QuoteLiteral(joinPath(schema, c.cfg.naming.SharedSchemas())) +
-			", false) FROM pg_catalog.pg_namespace WHERE nspname = " + QuoteLiteral(schema)
+		query = c.cfg.tenantSwitch(schema, false)
 	case scopeShared:
-		query = c.cfg.sharedSwitch
+		query = c.cfg.sharedQuery
 	default:
-		query = "RESET search_path"
+		query = c.cfg.baseQuery
 	}
 	if err := ctx.Err(); err != nil {
 		return err // nothing sent: the state is still what we remember
@@ -130,12 +133,29 @@ func (c *conn) switchTo(ctx context.Context, want scope) error {
 	switch want.kind {
 	case scopeTenant:
 		c.state, c.tenant = pathTenant, want.tenant
+		c.served(want.tenant)
 	case scopeShared:
 		c.state = pathShared
 	default:
 		c.state = pathBase
 	}
 	return nil
+}
+
+// served counts the distinct tenants a connection has switched to, for
+// MaxTenantsPerConn. It runs only on a switch.
+func (c *conn) served(tenant string) {
+	if c.cfg.maxTenants == 0 || c.retired {
+		return
+	}
+	if c.tenants == nil {
+		c.tenants = make(map[string]struct{})
+	}
+	c.tenants[tenant] = struct{}{}
+	if len(c.tenants) >= c.cfg.maxTenants {
+		c.retired = true // the current call still runs; the pool then closes it
+		c.tenants = nil
+	}
 }
 
 // execDirect runs an argument-free statement on the inner connection. With
@@ -173,12 +193,20 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if !ok {
 		return nil, driver.ErrSkip // database/sql prepares instead
 	}
+	if c.pooledCall(ctx) {
+		return c.execPooled(ctx, func(ctx context.Context) (driver.Result, error) {
+			return ec.ExecContext(ctx, query, args)
+		})
+	}
 	if err := c.ensure(ctx); err != nil {
 		return nil, err
 	}
 	res, err := ec.ExecContext(ctx, query, args)
+	if err != nil && c.mayRetry(err) {
+		res, err = ec.ExecContext(ctx, query, args)
+	}
 	c.observe(mayChangePath(query))
-	return res, err
+	return res, c.explain(err)
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -186,21 +214,32 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if !ok {
 		return nil, driver.ErrSkip
 	}
+	if c.pooledCall(ctx) {
+		return c.queryPooled(ctx, func(ctx context.Context) (driver.Rows, error) {
+			return qc.QueryContext(ctx, query, args)
+		})
+	}
 	if err := c.ensure(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := qc.QueryContext(ctx, query, args)
+	if err != nil && c.mayRetry(err) {
+		rows, err = qc.QueryContext(ctx, query, args)
+	}
 	c.observe(mayChangePath(query))
-	return rows, err
+	return rows, c.explain(err)
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	// Parse analysis resolves names on the current path, so it must be the
 	// caller's tenant's.
-	if err := c.ensure(ctx); err != nil {
-		return nil, err
+	var st driver.Stmt
+	var err error
+	if c.pooledCall(ctx) {
+		st, err = c.preparePooled(ctx, query)
+	} else if err = c.ensure(ctx); err == nil {
+		st, err = prepareInner(ctx, c.inner, query)
 	}
-	st, err := prepareInner(ctx, c.inner, query)
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +251,14 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.cfg.txPooling {
+		inner, err := c.beginPooled(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		c.tx = &tx{conn: c, inner: inner, scope: scopeFrom(ctx)}
+		return c.tx, nil
+	}
 	// The path is applied before BEGIN, never inside: no ROLLBACK or
 	// ROLLBACK TO SAVEPOINT can then undo it behind our back.
 	if err := c.ensure(ctx); err != nil {
@@ -247,7 +294,7 @@ func (c *conn) Ping(ctx context.Context) error {
 // the previous user set by hand is forgotten (the next call without a
 // tenant resets it); a connection in doubt is refused.
 func (c *conn) ResetSession(ctx context.Context) error {
-	if c.bad {
+	if c.bad || c.retired {
 		return driver.ErrBadConn
 	}
 	if c.state == pathUser {
@@ -259,10 +306,11 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	return nil
 }
 
-// IsValid reports false for a connection whose path is in doubt, so
-// database/sql closes it instead of returning it to the pool.
+// IsValid reports false for a connection whose path is in doubt, or that
+// MaxTenantsPerConn retired, so database/sql closes it instead of returning
+// it to the pool.
 func (c *conn) IsValid() bool {
-	if c.bad {
+	if c.bad || c.retired {
 		return false
 	}
 	if v, ok := c.inner.(driver.Validator); ok {

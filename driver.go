@@ -16,10 +16,12 @@ type Option func(*config) error
 type config struct {
 	naming        Naming
 	requireTenant bool
+	txPooling     bool
+	roleFor       func(schema string) string
+	maxTenants    int
 
-	// Precomputed so the switch does no work that does not depend on the
-	// tenant.
-	sharedSwitch string
+	// Precomputed: they do not depend on the tenant.
+	sharedQuery, sharedLocalQuery, baseQuery string
 }
 
 // WithNaming sets how tenant ids map to schema names and which shared schemas
@@ -48,6 +50,59 @@ func RequireTenant() Option {
 	}
 }
 
+// TransactionPooling is for poolers in transaction mode (PgBouncer
+// pool_mode=transaction and the like), which hand each transaction to
+// whichever server connection is free, so nothing set on a session survives.
+// In this mode the driver never relies on session state: every transaction
+// sets the path with set_config(…, true), which ends with the transaction,
+// and a statement run outside a transaction with a tenant (or the shared
+// scope) in its context is wrapped in a transaction of its own. It costs a
+// round trip per transaction, and BEGIN and COMMIT for such statements.
+//
+// Without it, a transaction-mode pooler will run statements under another
+// tenant's path: the default mode is unsafe there. Prepared statements
+// outlive transactions, so in this mode prefer drivers or settings that do
+// not prepare (pgx's QueryExecModeExec or QueryExecModeSimpleProtocol).
+func TransactionPooling() Option {
+	return func(c *config) error {
+		c.txPooling = true
+		return nil
+	}
+}
+
+// WithTenantRoles makes every tenant switch also SET ROLE to role(schema),
+// in the same round trip, and the shared scope and calls without a tenant go
+// back to the login role. Schemas separate names, not privileges; with a
+// role per tenant that can use only its own schema (see the migrator's
+// ProvisionTenantRole), SQL that names another tenant's schema explicitly is
+// refused by PostgreSQL itself. The login role must be a member of every
+// tenant role. A tenant whose role does not exist is an unknown tenant.
+func WithTenantRoles(role func(schema string) string) Option {
+	return func(c *config) error {
+		if role == nil {
+			return errors.New("tenantpath: WithTenantRoles: nil role function")
+		}
+		c.roleFor = role
+		return nil
+	}
+}
+
+// MaxTenantsPerConn retires a connection once it has served n distinct
+// tenants: the pool closes it when it is returned and opens a fresh one when
+// needed. A PostgreSQL backend caches catalog entries for every table it has
+// touched, so a connection that visits thousands of tenant schemas grows;
+// retiring it bounds that memory at the cost of reconnecting (see
+// docs/BENCHMARKS.md for both sides). Zero, the default, never retires.
+func MaxTenantsPerConn(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return errors.New("tenantpath: MaxTenantsPerConn: negative limit")
+		}
+		c.maxTenants = n
+		return nil
+	}
+}
+
 func newConfig(opts []Option) (*config, error) {
 	c := &config{}
 	for _, opt := range opts {
@@ -58,7 +113,9 @@ func newConfig(opts []Option) (*config, error) {
 	if err := c.naming.Check(); err != nil {
 		return nil, err
 	}
-	c.sharedSwitch = "SELECT pg_catalog.set_config('search_path', " + QuoteLiteral(c.naming.SharedPath()) + ", false)"
+	c.sharedQuery = c.sharedSwitch(false)
+	c.sharedLocalQuery = c.sharedSwitch(true)
+	c.baseQuery = c.baseSwitch()
 	return c, nil
 }
 

@@ -27,21 +27,39 @@ func (s *stmt) Close() error  { return s.inner.Close() }
 func (s *stmt) NumInput() int { return s.inner.NumInput() }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if err := s.conn.ensure(ctx); err != nil {
+	c := s.conn
+	if c.pooledCall(ctx) {
+		return c.execPooled(ctx, func(ctx context.Context) (driver.Result, error) {
+			return execStmt(ctx, s.inner, args)
+		})
+	}
+	if err := c.ensure(ctx); err != nil {
 		return nil, err
 	}
 	res, err := execStmt(ctx, s.inner, args)
-	s.conn.observe(s.changesPath)
-	return res, err
+	if err != nil && c.mayRetry(err) {
+		res, err = execStmt(ctx, s.inner, args)
+	}
+	c.observe(s.changesPath)
+	return res, c.explain(err)
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	if err := s.conn.ensure(ctx); err != nil {
+	c := s.conn
+	if c.pooledCall(ctx) {
+		return c.queryPooled(ctx, func(ctx context.Context) (driver.Rows, error) {
+			return queryStmt(ctx, s.inner, args)
+		})
+	}
+	if err := c.ensure(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := queryStmt(ctx, s.inner, args)
-	s.conn.observe(s.changesPath)
-	return rows, err
+	if err != nil && c.mayRetry(err) {
+		rows, err = queryStmt(ctx, s.inner, args)
+	}
+	c.observe(s.changesPath)
+	return rows, c.explain(err)
 }
 
 // Exec runs the statement with context.Background.

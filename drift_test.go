@@ -1,0 +1,77 @@
+package tenantpath_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/tenantpath/tenantpath"
+)
+
+// Tenants at different migration versions: a cached `SELECT *` planned for
+// one tenant's table shape fails for the other's. Outside a transaction the
+// driver retries it once and the result is the right tenant's; inside, the
+// error explains itself.
+func TestSchemaDriftBetweenTenants(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		e := newEnv(t, "10", "11")
+		s10, s11 := tenantpath.QuoteIdentifier(e.prefix+"10"), tenantpath.QuoteIdentifier(e.prefix+"11")
+		// 10 is at version N+1 (an extra column, its own enum), 11 at N.
+		e.exec(fmt.Sprintf(`ALTER TABLE %s.notes ADD COLUMN extra int DEFAULT 7;
+			CREATE TYPE %[1]s.mood AS ENUM ('happy', 'sad'); CREATE TABLE %[1]s.feelings (m %[1]s.mood); INSERT INTO %[1]s.feelings VALUES ('sad');
+			CREATE TYPE %[2]s.mood AS ENUM ('sad', 'happy'); CREATE TABLE %[2]s.feelings (m %[2]s.mood); INSERT INTO %[2]s.feelings VALUES ('happy')`, s10, s11))
+		db := e.open(bd)
+		db.SetMaxOpenConns(1)
+		ctx := context.Background()
+		ten, eleven := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
+
+		columns := func(ctx context.Context) ([]string, error) {
+			rows, err := db.QueryContext(ctx, "SELECT * FROM notes")
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			return rows.Columns()
+		}
+		for i, c := range []struct {
+			ctx  context.Context
+			want int
+		}{{ten, 2}, {eleven, 1}, {ten, 2}, {eleven, 1}} {
+			cols, err := columns(c.ctx)
+			if err != nil || len(cols) != c.want {
+				t.Fatalf("step %d: columns %v, err %v; want %d columns", i, cols, err, c.want)
+			}
+		}
+		for _, c := range []struct {
+			ctx  context.Context
+			want string
+		}{{ten, "sad"}, {eleven, "happy"}, {ten, "sad"}} {
+			var m string
+			if err := db.QueryRowContext(c.ctx, "SELECT m FROM feelings").Scan(&m); err != nil || m != c.want {
+				t.Fatalf("enum read %q, %v; want %q", m, err, c.want)
+			}
+		}
+
+		if bd.name != "pgx" {
+			return // lib/pq prepares nothing behind the caller's back
+		}
+		if _, err := columns(ten); err != nil { // cache the N+1 plan on the connection
+			t.Fatal(err)
+		}
+		tx, err := db.BeginTx(eleven, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		rows, err := tx.QueryContext(eleven, "SELECT * FROM notes")
+		if err == nil {
+			rows.Close()
+			t.Fatal("drift inside a transaction went unnoticed")
+		}
+		var de *tenantpath.SchemaDriftError
+		if !errors.As(err, &de) || !de.InTx {
+			t.Fatalf("got %v, want a SchemaDriftError in a transaction", err)
+		}
+	})
+}
