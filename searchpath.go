@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxIdentifierBytes is PostgreSQL's limit on a name (NAMEDATALEN-1). Longer
@@ -40,9 +41,9 @@ type Naming struct {
 
 	// Validate, when set, replaces the default character policy
 	// ([ValidateStrict]) for schema names. The rules that keep tenants
-	// apart always apply whatever it says: a name must be non-empty, at
-	// most 63 bytes, free of NUL, must not start with "pg_" and must not be
-	// a system or shared schema.
+	// apart always apply whatever it says: a name must be non-empty, valid
+	// UTF-8, at most 63 bytes, free of NUL, must not start with "pg_" and
+	// must not be a system or shared schema.
 	Validate func(schema string) error
 }
 
@@ -178,6 +179,8 @@ func identifierProblem(name string) string {
 		return fmt.Sprintf("%d bytes long; PostgreSQL names hold at most %d bytes", len(name), MaxIdentifierBytes)
 	case strings.IndexByte(name, 0) >= 0:
 		return "contains NUL"
+	case !utf8.ValidString(name):
+		return "not valid UTF-8"
 	}
 	return ""
 }
