@@ -43,6 +43,7 @@ type Cache struct {
 	fresh    bool          // tenants holds a load that has not been invalidated
 	loading  chan struct{} // closed when the load in flight ends; nil if none
 	gen      uint64        // incremented by Invalidate
+	waiting  int           // callers waiting for the load in flight
 }
 
 var _ Checker = (*Cache)(nil)
@@ -71,13 +72,21 @@ func (c *Cache) Exists(ctx context.Context, tenant string) (bool, error) {
 			return ok, nil
 		}
 		if wait := c.loading; wait != nil {
+			c.waiting++
 			c.mu.Unlock()
+			var err error
 			select {
-			case <-wait:
-				continue // look again: the load may have failed
+			case <-wait: // look again: the load may have failed
 			case <-ctx.Done():
-				return false, ctx.Err()
+				err = ctx.Err()
 			}
+			c.mu.Lock()
+			c.waiting--
+			c.mu.Unlock()
+			if err != nil {
+				return false, err
+			}
+			continue
 		}
 		done := make(chan struct{})
 		c.loading = done
@@ -114,4 +123,11 @@ func (c *Cache) Invalidate() {
 	c.fresh = false
 	c.gen++
 	c.mu.Unlock()
+}
+
+// waiters returns how many callers wait for the load in flight.
+func (c *Cache) waiters() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.waiting
 }

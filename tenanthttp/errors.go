@@ -58,7 +58,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func statusOf(err error) int {
 	switch {
 	case errors.Is(err, ErrMissingTenant), errors.Is(err, ErrAmbiguousTenant),
-		errors.Is(err, tenantpath.ErrInvalidTenant), errors.Is(err, errInvalidPath):
+		errors.Is(err, tenantpath.ErrInvalidTenant):
 		return http.StatusBadRequest
 	case errors.Is(err, tenantpath.ErrUnknownTenant):
 		return http.StatusNotFound

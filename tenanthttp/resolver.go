@@ -1,12 +1,13 @@
 package tenanthttp
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/tenantpath/tenantpath"
 )
 
 // DefaultHeader is the header [Header] reads when given no name.
@@ -125,9 +126,9 @@ const (
 
 // PathPrefix resolves the tenant from the path segment that follows prefix:
 // with prefix "/t", "/t/acme/notes" names tenant "acme". The segment is
-// matched in the escaped path and then unescaped; a segment that does not
-// unescape is an invalid tenant. Paths outside the prefix, and an empty
-// segment ("/t/", "/t//notes"), find nothing.
+// matched in the escaped path and then unescaped, so "/t/a%2Fb/notes"
+// names "a/b" (which the default naming then refuses). Paths outside the
+// prefix, and an empty segment ("/t/", "/t//notes"), find nothing.
 //
 // prefix must start with "/"; a trailing "/" is optional. With
 // [StripPrefix] the handler sees the rest of the path ("/notes", or "/" for
@@ -152,9 +153,11 @@ func PathPrefix(prefix string, mode PathMode) Resolver {
 		if seg == "" {
 			return "", r, false, nil
 		}
+		// EscapedPath is always a valid escaping, so these never fail; if
+		// they did, the request would be refused rather than misrouted.
 		tenant, err := url.PathUnescape(seg)
 		if err != nil {
-			return "", r, false, &invalidSegmentError{seg: seg, err: err}
+			return "", r, false, &tenantpath.InvalidTenantError{Tenant: seg, Reason: err.Error()}
 		}
 		if mode == KeepPrefix {
 			return tenant, r, true, nil
@@ -162,7 +165,7 @@ func PathPrefix(prefix string, mode PathMode) Resolver {
 		escaped := "/" + after
 		path, err := url.PathUnescape(escaped)
 		if err != nil {
-			return "", r, false, &invalidSegmentError{seg: escaped, err: err}
+			return "", r, false, &tenantpath.InvalidTenantError{Tenant: tenant, Reason: err.Error()}
 		}
 		r2 := new(http.Request)
 		*r2 = *r
@@ -176,21 +179,6 @@ func PathPrefix(prefix string, mode PathMode) Resolver {
 	}
 	return rv
 }
-
-// invalidSegmentError is a path that does not unescape. It counts as an
-// invalid tenant (400).
-type invalidSegmentError struct {
-	seg string
-	err error
-}
-
-func (e *invalidSegmentError) Error() string {
-	return fmt.Sprintf("path segment %q: %v", e.seg, e.err)
-}
-
-func (e *invalidSegmentError) Is(target error) bool { return target == errInvalidPath }
-
-var errInvalidPath = errors.New("invalid path")
 
 // Func resolves the tenant with fn, for anything the other resolvers do not
 // cover: a claim of an already verified token, a custom domain looked up in
