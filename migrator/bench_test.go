@@ -1,0 +1,149 @@
+package migrator_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/tenantpath/tenantpath/migrator"
+)
+
+// twentyTables is a tenant migration set of 20 migrations, one table each,
+// with a primary key, a foreign key to the first table, a unique constraint
+// and an index: about what a small SaaS schema holds.
+func twentyTables() fstest.MapFS {
+	fsys := fstest.MapFS{
+		"tenant_migrations/0001_accounts.up.sql": {Data: []byte(`CREATE TABLE accounts (
+	id bigserial PRIMARY KEY,
+	email text NOT NULL UNIQUE,
+	created_at timestamptz NOT NULL DEFAULT now()
+);`)},
+	}
+	for i := 2; i <= 20; i++ {
+		fsys[fmt.Sprintf("tenant_migrations/%04d_table%d.up.sql", i, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf(`CREATE TABLE table%[1]d (
+	id bigserial PRIMARY KEY,
+	account_id bigint NOT NULL REFERENCES accounts (id),
+	name text NOT NULL,
+	amount numeric(12, 2) NOT NULL DEFAULT 0,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (account_id, name)
+);
+CREATE INDEX table%[1]d_created ON table%[1]d (created_at);`, i))}
+	}
+	return fsys
+}
+
+// BenchmarkCreate20Tables creates one tenant per iteration with a 20-table
+// schema: the consolidated fast path against per-migration statements.
+func BenchmarkCreate20Tables(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts []migrator.Option
+	}{
+		{"consolidated", nil},
+		{"per-migration", []migrator.Option{migrator.WithPerMigrationCreate()}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			e := newEnv(b)
+			m := e.migrator(twentyTables(), mode.opts...)
+			if _, err := m.MigrateShared(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if err := m.Create(ctx, fmt.Sprint(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// createMany creates n tenants with one small table each, in parallel.
+func createMany(b *testing.B, m *migrator.Migrator, n int) {
+	b.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := m.Create(context.Background(), fmt.Sprint(i)); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := firstErr.Load(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+var itemsFS = fstest.MapFS{
+	"tenant_migrations/0001_items.up.sql": {Data: []byte("CREATE TABLE items (id bigserial PRIMARY KEY, title text NOT NULL);")},
+}
+
+// BenchmarkTenants migrates 1,000 and 10,000 tenants by one new migration
+// (ALTER TABLE ... ADD COLUMN) per iteration, and reads the status of all of
+// them.
+func BenchmarkTenants(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			ctx := context.Background()
+			e := newEnv(b)
+			e.db.SetMaxOpenConns(16)
+			e.db.SetMaxIdleConns(16)
+			start := time.Now()
+			createMany(b, e.migrator(itemsFS), n)
+			b.Logf("created %d tenants in %v", n, time.Since(start))
+			version := 1
+			b.Run("migrate", func(b *testing.B) {
+				for b.Loop() {
+					version++
+					fsys := fstest.MapFS{}
+					for k, v := range itemsFS {
+						fsys[k] = v
+					}
+					for v := 2; v <= version; v++ {
+						fsys[fmt.Sprintf("tenant_migrations/%04d_col%d.up.sql", v, v)] = &fstest.MapFile{
+							Data: []byte(fmt.Sprintf("ALTER TABLE items ADD COLUMN col%d integer;", v))}
+					}
+					m := e.migrator(fsys, migrator.WithWorkers(8))
+					res, err := m.MigrateTenants(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(res) != n || res[0].To != int64(version) {
+						b.Fatalf("%d results, first at %d", len(res), res[0].To)
+					}
+				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tenants/s")
+			})
+			b.Run("status", func(b *testing.B) {
+				m := e.migrator(itemsFS)
+				for b.Loop() {
+					st, err := m.Status(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(st) != n {
+						b.Fatalf("%d statuses", len(st))
+					}
+				}
+			})
+		})
+	}
+}
