@@ -161,6 +161,7 @@ func parseGoose(file, data string) (*migration, error) {
 	var upB, downB strings.Builder
 	noTx := false
 	sawUp, sawDown := false, false
+	sqlBefore := 0 // first line of SQL before the Up section
 	sc := bufio.NewScanner(strings.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
 	line := 0
@@ -208,8 +209,8 @@ func parseGoose(file, data string) (*migration, error) {
 			downB.WriteString(text)
 			downB.WriteByte('\n')
 		default:
-			if trimmed != "" && !strings.HasPrefix(trimmed, "--") {
-				return nil, &ParseError{File: file, Line: line, Reason: "SQL before -- +goose Up"}
+			if trimmed != "" && !strings.HasPrefix(trimmed, "--") && sqlBefore == 0 {
+				sqlBefore = line
 			}
 		}
 	}
@@ -218,6 +219,9 @@ func parseGoose(file, data string) (*migration, error) {
 	}
 	if !sawUp {
 		return nil, &ParseError{File: file, Reason: "no -- +goose Up section (a .sql file without .up/.down must be goose style)"}
+	}
+	if sqlBefore > 0 {
+		return nil, &ParseError{File: file, Line: sqlBefore, Reason: "SQL before -- +goose Up"}
 	}
 	m := &migration{upSQL: upB.String(), downSQL: downB.String()}
 	m.NoTx = noTx

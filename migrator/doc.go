@@ -1,0 +1,91 @@
+// Package migrator runs the migrations of a schema-per-tenant PostgreSQL
+// database and manages its tenant schemas.
+//
+// There are two migration sets. Shared migrations run once, in the first
+// shared schema of the [tenantpath.Naming] (by default "public"). Tenant
+// migrations run in every tenant schema. Each schema holds its own version
+// table, so a tenant schema is self-contained and every run is idempotent.
+//
+// # Building a Migrator
+//
+// [New] takes the *sql.DB, an [io/fs.FS] holding the migration folders
+// (embed.FS, os.DirFS and fstest.MapFS all work) and the same
+// [tenantpath.Naming] the driver uses, so "tenant 10" means schema "org_10"
+// to both:
+//
+//	m, err := migrator.New(db, migrationsFS, tenantpath.Naming{Prefix: "org_"})
+//
+// The *sql.DB may use any PostgreSQL driver that sends an argument-less Exec
+// with the simple query protocol (pgx's stdlib and lib/pq do); it does not
+// have to be wrapped by tenantpath and may be the application's own pool.
+// Options ([Option]) are checked by New; so are all migration files, before
+// anything reaches the server.
+//
+// # Migration files
+//
+// Shared migrations are read from migrations/ and tenant migrations from
+// tenant_migrations/ (see [WithSharedDir] and [WithTenantDir]). Two formats
+// are accepted, even side by side in one folder:
+//
+//	0001_users.up.sql + 0001_users.down.sql      (golang-migrate)
+//	0002_posts.sql with "-- +goose Up" and "-- +goose Down" sections (goose)
+//
+// Versions are positive integers (sequence numbers or timestamps); gaps
+// between file numbers are allowed. Migrations may also be Go functions
+// ([WithGoMigration]). A file name in neither format, a goose file without
+// an Up section, an unknown goose annotation or two migrations with one
+// version make New fail with an error matching [ErrInvalidMigration].
+//
+// Each migration runs in one transaction together with its version row, so
+// a failure leaves the schema at its previous version. A migration holding
+// the line "-- +goose NO TRANSACTION" or "-- tenantpath:no-transaction" runs
+// outside a transaction, one statement at a time (for CREATE INDEX
+// CONCURRENTLY); its version row is written after its last statement.
+//
+// # Version tables and checks
+//
+// Each schema has a version table (default tenantpath_migrations: version,
+// name, checksum, applied_at, duration). Before a schema is migrated its
+// table is compared with the files: an applied migration whose file changed
+// is a [ChecksumError]; a version that is applied but defined by no file, or
+// a pending migration older than the newest applied one (a gap), is a
+// [HistoryError]. Either stops that schema before anything runs in it.
+//
+// # Tenants
+//
+// The tenant list comes from the application ([WithTenantSource]: its
+// organisations table is the source of truth) or, by default, from the
+// Migrator's registry table in the shared schema, which [Migrator.Create],
+// [Migrator.Rename] and [Migrator.Drop] keep. [Migrator.Check] reports
+// schemas that match the naming but are not tenants, and tenants whose schema
+// is missing.
+//
+// [Migrator.Create] builds a tenant all or nothing: schema, version table,
+// every tenant migration and the registry row in one transaction, sent as
+// one consolidated script (four round trips whatever the number of
+// migrations). [Migrator.CreateTx] does the same inside the caller's
+// transaction, so "insert the organisation, create its schema" commits or
+// rolls back as one.
+//
+// # Running many tenants
+//
+// [Migrator.Migrate] runs the shared migrations and then, only if they
+// succeeded, [Migrator.MigrateTenants]. Tenants run in parallel on a bounded
+// number of workers. Each tenant run pins one connection, takes the tenant's
+// own advisory lock (a 64-bit hash of its schema name) and sets search_path
+// to the tenant's schema and the shared schemas; at the end it unlocks and
+// resets search_path with a context that cancellation cannot interrupt, and
+// discards the connection if that fails. So two deploys never apply a
+// migration twice, different tenants never wait for each other, and no
+// pooled connection is left on a tenant path. A failing tenant does not stop
+// or change the others; the run returns one [Result] per tenant and a
+// [*PartialError] naming the failures.
+//
+// [Migrator.Status] reports every tenant in two queries whatever their
+// number.
+//
+// # Concurrency
+//
+// A Migrator is safe for concurrent use by multiple goroutines, and any
+// number of Migrators (processes, deploys) may work on one database at once.
+package migrator
