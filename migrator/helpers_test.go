@@ -262,3 +262,18 @@ func sortedIDs(ids []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// locksHeld counts the migrator's advisory locks held on this test's
+// schemas (the key is hashtextextended('tenantpath.migrator:' || schema, 0),
+// which pg_locks shows split into classid, the high half, and objid).
+func (e *env) locksHeld() int {
+	e.t.Helper()
+	return e.count(`
+SELECT count(*)
+  FROM pg_locks l
+  JOIN pg_namespace n ON starts_with(n.nspname, $1)
+ CROSS JOIN LATERAL (SELECT hashtextextended('tenantpath.migrator:' || n.nspname, 0) AS k) h
+ WHERE l.locktype = 'advisory'
+   AND l.classid::bigint = (h.k >> 32) & 4294967295
+   AND l.objid::bigint = h.k & 4294967295`, e.prefix)
+}

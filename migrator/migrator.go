@@ -212,7 +212,8 @@ CREATE TABLE IF NOT EXISTS %s (
 }
 
 // List returns the tenants, sorted: from the [WithTenantSource] callback,
-// or else from the registry.
+// or else from the registry (empty while the registry table does not exist;
+// reading never creates it).
 func (m *Migrator) List(ctx context.Context) ([]string, error) {
 	var ids []string
 	if m.cfg.source != nil {
@@ -222,12 +223,12 @@ func (m *Migrator) List(ctx context.Context) ([]string, error) {
 		}
 		ids = append([]string(nil), ids...)
 	} else {
-		if err := m.ensureRegistry(ctx); err != nil {
-			return nil, err
-		}
 		rows, err := m.db.QueryContext(ctx, "SELECT tenant FROM "+m.registry())
+		if sqlState(err) == "42P01" { // undefined_table: no tenant created yet
+			return nil, nil
+		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("migrator: reading the tenant registry: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {

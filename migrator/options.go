@@ -159,8 +159,10 @@ type runConfig struct {
 	progress        func(Progress)
 }
 
-// Only limits the run to the given tenant ids. Ids that are not tenants are
-// reported as failed results (unknown tenant), not silently ignored.
+// Only limits the run to the given tenant ids. They are run even if the
+// tenant list does not include them, so a typo is reported (as a failed
+// result matching [tenantpath.ErrUnknownTenant] when no such schema exists)
+// rather than silently ignored.
 func Only(tenants ...string) RunOption {
 	return func(r *runConfig) {
 		if r.only == nil {

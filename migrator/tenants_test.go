@@ -200,6 +200,9 @@ func TestTenantsDoNotBlockEachOther(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { _, err := m.MigrateTenant(ctx, "0"); done <- err }()
 	<-entered
+	if n := e.locksHeld(); n != 1 {
+		t.Fatalf("%d advisory locks held mid-migration, want 1", n)
+	}
 	// Tenant "0" is locked mid-migration; tenant "1" must go through.
 	ctx1, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -219,7 +222,7 @@ func TestTenantsDoNotBlockEachOther(t *testing.T) {
 	if got := e.versions(e.schema("0")); !equal(got, []int64{1, 2, 3}) {
 		t.Fatalf("tenant 0 at %v", got)
 	}
-	if n := e.count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"); n != 0 {
+	if n := e.locksHeld(); n != 0 {
 		t.Fatalf("%d advisory locks left", n)
 	}
 }
@@ -254,7 +257,7 @@ func TestCancelAndPoolHygiene(t *testing.T) {
 			t.Errorf("tenant %s: err %v, versions %v", r.Tenant, r.Err, got)
 		}
 	}
-	if n := e.count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"); n != 0 {
+	if n := e.locksHeld(); n != 0 {
 		t.Fatalf("%d advisory locks left", n)
 	}
 	assertPoolClean(t, e)
