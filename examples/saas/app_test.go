@@ -209,7 +209,7 @@ func TestSignUpIsAtomic(t *testing.T) {
 	}
 	orgTable := tenantpath.QuoteIdentifier(ta.naming.SharedSchemas()[0]) + ".organisations"
 	var n int
-	if err := plain.QueryRow("SELECT count(*) FROM "+orgTable+" WHERE slug = 'stray'").Scan(&n); err != nil {
+	if err := plain.QueryRow("SELECT count(*) FROM " + orgTable + " WHERE slug = 'stray'").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
