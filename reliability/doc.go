@@ -1,0 +1,27 @@
+// Package reliability holds no code, only tests: they attack the tenantpath
+// driver and migrator the way production does, against a real PostgreSQL
+// server and a real PgBouncer started by the test harness
+// (internal/pgtest).
+//
+// # What lives here
+//
+//   - Poolers: the concurrency leak workload through PgBouncer in
+//     pool_mode=session; two clients interleaving through PgBouncer in
+//     pool_mode=transaction, showing that the default mode reads another
+//     tenant's rows there and that tenantpath.TransactionPooling() does not,
+//     with a benchmark of what that mode costs.
+//   - Faults: backends killed with pg_terminate_backend during the workload,
+//     the server restarted mid-run, contexts cancelled and deadlines hit at
+//     random points (including during a switch).
+//   - Schema drift: tenants at different migration versions behind pgx's
+//     statement cache, and per-tenant enum types.
+//   - Hostile input: tenant ids built to attack, which must fail with a typed
+//     error before anything reaches the server.
+//   - Per-tenant roles: SQL naming another tenant's schema explicitly is
+//     refused by PostgreSQL itself.
+//
+// Every scenario counts its operations and the leaks it found (a statement
+// that read another tenant's rows) and logs them; a leak fails the test.
+// Errors surfacing to callers are expected in the fault tests. All of it
+// runs in `make test`, bounded by operation counts and deadlines.
+package reliability

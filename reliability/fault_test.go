@@ -1,0 +1,258 @@
+package reliability_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/pgtest"
+)
+
+// Backends killed with pg_terminate_backend at random during the
+// concurrency workload: errors reach the callers, no read ever sees another
+// tenant's rows, and once the killing stops the pool works again.
+func TestKilledBackendsNeverLeak(t *testing.T) {
+	ids := tenantIDs(12)
+	e := newEnv(t, ids...)
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		app := e.prefix + "kill_" + bd.name
+		db := e.open(t, bd, withParam(t, pgtest.DSN(t), "application_name", app), false)
+		db.SetMaxOpenConns(4)
+		db.SetMaxIdleConns(4)
+		w := newWorkload(t, db, ids, true)
+
+		var kills, killerOps atomic.Int64
+		stop := make(chan struct{})
+		var killer sync.WaitGroup
+		killer.Add(1)
+		go func() {
+			defer killer.Done()
+			rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Duration(2+rng.IntN(10)) * time.Millisecond):
+				}
+				var n int64
+				err := e.admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM (
+					SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY random() LIMIT 1) victim`, app).Scan(&n)
+				if err != nil {
+					t.Errorf("killer: %v", err)
+					return
+				}
+				killerOps.Add(1)
+				kills.Add(n)
+			}
+		}()
+		w.run(context.Background(), 16, 150, time.Now().Add(40*time.Second))
+		close(stop)
+		killer.Wait()
+		faultOps, faultErrs := w.ops.Load(), w.errs.Load()
+
+		// Recovery: connections killed while idle fail once each (or are
+		// dropped by the driver's own liveness check), then the pool
+		// works with no error at all.
+		time.Sleep(1100 * time.Millisecond)
+		w.run(context.Background(), 4, 25, time.Now().Add(20*time.Second))
+		recoveryErrs := w.errs.Load() - faultErrs
+		clean := newWorkload(t, db, ids, false)
+		clean.run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
+		clean.reads.Add(int64(verifyEveryConn(t, db, ids, 4)))
+
+		t.Logf("kill backends, %s: %d ops under fire, %d kills (%d kill attempts), %d errors surfaced, %d leaks; recovery: %d ops, %d errors; then %s",
+			bd.name, faultOps, kills.Load(), killerOps.Load(), faultErrs, w.leaks.Load(),
+			w.ops.Load()-faultOps, recoveryErrs, clean.summary("clean run"))
+		if w.leaks.Load()+clean.leaks.Load() != 0 {
+			t.Fatalf("%d leaks", w.leaks.Load()+clean.leaks.Load())
+		}
+		if kills.Load() == 0 {
+			t.Fatal("no backend was killed: the scenario did not happen")
+		}
+		if faultErrs == 0 {
+			t.Fatal("no error reached a caller although backends were killed")
+		}
+		if clean.errs.Load() != 0 {
+			t.Fatalf("the pool did not recover: %d errors after the faults stopped", clean.errs.Load())
+		}
+	})
+}
+
+// restartable returns a server the test may restart: the package's own, or
+// (when the tests use an external server through TENANTPATH_TEST_DSN) a
+// private one started for this test.
+func restartable(t *testing.T) (*pgtest.Server, string) {
+	t.Helper()
+	if srv := pgtest.Current(); srv != nil {
+		return srv, srv.DSN()
+	}
+	srv, err := pgtest.Start(pgtest.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	return srv, srv.DSN()
+}
+
+// The server restarted in the middle of the workload: every connection
+// dies at once. The pool must recover, and no connection may keep a path
+// it remembers from before the restart (a new session starts on the
+// default path, so trusting the memory would read the shared tables or
+// fail).
+func TestServerRestartNeverLeaks(t *testing.T) {
+	srv, dsn := restartable(t)
+	ids := tenantIDs(8)
+	e := newEnvOn(t, dsn, ids...)
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		db := e.open(t, bd, dsn, false)
+		db.SetMaxOpenConns(4)
+		db.SetMaxIdleConns(4)
+		w := newWorkload(t, db, ids, true)
+		// Warm every connection onto some tenant's path first.
+		w.run(context.Background(), 8, 20, time.Now().Add(20*time.Second))
+		before := w.ops.Load()
+
+		done := make(chan error, 1)
+		go func() {
+			time.Sleep(150 * time.Millisecond)
+			start := time.Now()
+			err := srv.Restart()
+			t.Logf("restart took %v", time.Since(start))
+			done <- err
+		}()
+		w.run(context.Background(), 8, 100000, time.Now().Add(2*time.Second))
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// Keep going over the restarted server, errors allowed while the
+		// pool replaces its dead connections.
+		w.run(context.Background(), 8, 40, time.Now().Add(20*time.Second))
+		faultErrs := w.errs.Load()
+
+		time.Sleep(1100 * time.Millisecond)
+		clean := newWorkload(t, db, ids, false)
+		clean.run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
+		clean.reads.Add(int64(verifyEveryConn(t, db, ids, 4)))
+
+		t.Logf("server restart, %s: %d ops around the restart (%d before it), %d errors surfaced, %d leaks; then %s",
+			bd.name, w.ops.Load(), before, faultErrs, w.leaks.Load(), clean.summary("clean run"))
+		if w.leaks.Load()+clean.leaks.Load() != 0 {
+			t.Fatalf("%d leaks", w.leaks.Load()+clean.leaks.Load())
+		}
+		if clean.errs.Load() != 0 {
+			t.Fatalf("the pool did not recover: %d errors after the restart", clean.errs.Load())
+		}
+	})
+}
+
+type cancelOnSwitchKey struct{}
+
+// Contexts cancelled and deadlines hit at random points, including while a
+// switch is on the wire: no leak, and every connection whose switch failed
+// is closed, never reused.
+func TestCancellationNeverLeaks(t *testing.T) {
+	ids := tenantIDs(12)
+	e := newEnv(t, ids...)
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		rec := &recorder{Connector: bd.connector(t, pgtest.DSN(t), false)}
+		var hooked atomic.Int64
+		rec.beforeSwitch = func(ctx context.Context) {
+			if cancel, ok := ctx.Value(cancelOnSwitchKey{}).(context.CancelFunc); ok {
+				hooked.Add(1)
+				cancel()
+			}
+		}
+		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming))
+		db.SetMaxOpenConns(4)
+		db.SetMaxIdleConns(4)
+		w := newWorkload(t, db, ids, true)
+
+		// Part 1: random deadlines (0 to 40ms) and random cancellations by
+		// another goroutine, on every kind of operation.
+		var cancelled atomic.Int64
+		var wg sync.WaitGroup
+		deadline := time.Now().Add(30 * time.Second)
+		for g := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
+				for i := 0; i < 150 && time.Now().Before(deadline); i++ {
+					var ctx context.Context
+					var cancel context.CancelFunc
+					if rng.IntN(2) == 0 {
+						ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rng.IntN(40000))*time.Microsecond)
+					} else {
+						ctx, cancel = context.WithCancel(context.Background())
+						after := time.Duration(rng.IntN(3000)) * time.Microsecond
+						go func() { time.Sleep(after); cancel() }()
+					}
+					errsBefore := w.errs.Load()
+					w.randomOp(ctx, rng)
+					if w.errs.Load() != errsBefore && ctx.Err() != nil {
+						cancelled.Add(1)
+					}
+					cancel()
+				}
+			}()
+		}
+		wg.Wait()
+		randomFailed := rec.failedSwitches()
+
+		// Part 2: cancelled exactly while the switch is being sent, for
+		// every tenant in turn. The caller gets an error (a SwitchError,
+		// or context.Canceled when the base driver reported the
+		// connection bad and database/sql gave up retrying on the
+		// cancelled context), and the connection is closed.
+		var switchErrs int
+		for round := range 30 {
+			id := ids[round%len(ids)]
+			ctx, cancel := context.WithCancel(tenantpath.WithTenant(context.Background(), id))
+			ctx = context.WithValue(ctx, cancelOnSwitchKey{}, cancel)
+			w.ops.Add(1)
+			hookedBefore := hooked.Load()
+			_, err := readTenant(ctx, db)
+			cancel()
+			var se *tenantpath.SwitchError
+			if errors.As(err, &se) {
+				switchErrs++
+			}
+			if err != nil {
+				w.errs.Add(1)
+			} else if hooked.Load() != hookedBefore {
+				t.Fatalf("tenant %s: the switch was cancelled on the wire, yet the call succeeded", id)
+			}
+			// Whatever happened, the pool still serves every tenant
+			// correctly.
+			mustRead(t, tenantpath.WithTenant(context.Background(), id), db, id)
+			w.reads.Add(1)
+		}
+		onPurpose := rec.failedSwitches() - randomFailed
+		clean := newWorkload(t, db, ids, false)
+		clean.run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
+		clean.reads.Add(int64(verifyEveryConn(t, db, ids, 4)))
+		open := rec.openAfterFailedSwitch()
+
+		t.Logf("cancellation, %s: %d ops, %d cut short by their context, %d errors, %d switches failed on the wire (random part), "+
+			"%d switches cancelled on purpose (%d failed on the wire, %d surfaced as SwitchError), %d connections still open after a failed switch, %d leaks; then %s",
+			bd.name, w.ops.Load(), cancelled.Load(), w.errs.Load(), randomFailed, hooked.Load(), onPurpose, switchErrs, open,
+			w.leaks.Load(), clean.summary("clean run"))
+		if w.leaks.Load()+clean.leaks.Load() != 0 {
+			t.Fatalf("%d leaks", w.leaks.Load()+clean.leaks.Load())
+		}
+		if open != 0 {
+			t.Fatalf("%d connections whose switch failed were not discarded", open)
+		}
+		if onPurpose == 0 {
+			t.Fatal("no switch was cancelled on the wire: the scenario did not happen")
+		}
+		if clean.errs.Load() != 0 {
+			t.Fatalf("%d errors after the cancellations stopped", clean.errs.Load())
+		}
+	})
+}
