@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -177,15 +178,23 @@ func withFile(fsys fstest.MapFS, name, data string) fstest.MapFS {
 type counting struct {
 	base  driver.Connector
 	calls atomic.Int64
+	delay time.Duration // added to every call: a simulated network round trip
 }
 
 func newCountingDB(t testing.TB) (*sql.DB, *counting) {
+	t.Helper()
+	return newDelayedDB(t, 0)
+}
+
+// newDelayedDB is newCountingDB with delay added to every statement, to
+// measure what round trips cost when the server is not on the same host.
+func newDelayedDB(t testing.TB, delay time.Duration) (*sql.DB, *counting) {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &counting{base: stdlib.GetConnector(*cfg)}
+	c := &counting{base: stdlib.GetConnector(*cfg), delay: delay}
 	db := sql.OpenDB(c)
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
@@ -203,23 +212,30 @@ func (c *counting) Connect(ctx context.Context) (driver.Conn, error) {
 
 func (c *counting) Driver() driver.Driver { return c.base.Driver() }
 
+func (c *counting) call() {
+	c.calls.Add(1)
+	if c.delay > 0 {
+		time.Sleep(c.delay)
+	}
+}
+
 type countingConn struct {
 	driver.Conn
 	c *counting
 }
 
 func (cc *countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	cc.c.calls.Add(1)
+	cc.c.call()
 	return cc.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
 }
 
 func (cc *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	cc.c.calls.Add(1)
+	cc.c.call()
 	return cc.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 }
 
 func (cc *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	cc.c.calls.Add(1)
+	cc.c.call()
 	tx, err := cc.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -246,8 +262,8 @@ type countingTx struct {
 	c *counting
 }
 
-func (t *countingTx) Commit() error   { t.c.calls.Add(1); return t.Tx.Commit() }
-func (t *countingTx) Rollback() error { t.c.calls.Add(1); return t.Tx.Rollback() }
+func (t *countingTx) Commit() error   { t.c.call(); return t.Tx.Commit() }
+func (t *countingTx) Rollback() error { t.c.call(); return t.Tx.Rollback() }
 
 func fstestOf(files map[string]string) fstest.MapFS {
 	out := fstest.MapFS{}

@@ -62,5 +62,43 @@ ALTER TABLE users DROP COLUMN avatar;
 	if _, err := e.migrator(basicFS()).MigrateTenant(ctx, "10"); !errors.Is(err, migrator.ErrHistory) {
 		t.Fatalf("older migrator on newer schema: err = %v, want ErrHistory", err)
 	}
-	_ = tenantpath.Naming{}
+}
+
+// A migration whose second statement fails leaves no trace of its first,
+// and no version row, with either driver: the migration and its version row
+// are one transaction.
+func TestMigrationIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	for _, drv := range []string{"pgx", "postgres"} {
+		t.Run(drv, func(t *testing.T) {
+			e := newEnv(t)
+			db := openDB(t, drv)
+			if err := e.migratorOn(db, basicFS()).Create(ctx, "1"); err != nil {
+				t.Fatal(err)
+			}
+			bad := withFile(basicFS(), addColumn, "ALTER TABLE users ADD COLUMN half int;\nINSERT INTO users (email) VALUES ('x');\nSELECT 1/0;\n-- trailing comment, no newline")
+			_, err := e.migratorOn(db, bad).MigrateTenant(ctx, "1")
+			var me *migrator.MigrationError
+			if !errors.As(err, &me) || me.Version != 3 || me.Schema != e.schema("1") {
+				t.Fatalf("err = %v, want a MigrationError for version 3", err)
+			}
+			if e.hasColumn(e.schema("1"), "users", "half") {
+				t.Fatal("the failed migration's first statement was kept")
+			}
+			if n := e.count("SELECT count(*) FROM " + tenantpath.QuoteIdentifier(e.schema("1")) + ".users"); n != 0 {
+				t.Fatal("the failed migration's insert was kept")
+			}
+			if got := e.versions(e.schema("1")); !equal(got, []int64{1, 2}) {
+				t.Fatalf("versions %v, want [1 2]", got)
+			}
+			good := withFile(basicFS(), addColumn, "ALTER TABLE users ADD COLUMN half int -- no semicolon, trailing comment")
+			if _, err := e.migratorOn(db, good).MigrateTenant(ctx, "1"); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.versions(e.schema("1")); !equal(got, []int64{1, 2, 3}) || !e.hasColumn(e.schema("1"), "users", "half") {
+				t.Fatalf("versions %v after the fixed migration", got)
+			}
+			assertPoolClean(t, &env{t: t, db: db})
+		})
+	}
 }
