@@ -270,7 +270,7 @@ func (r *recorder) failedSwitches() int {
 
 // isSwitch reports whether q is one of the driver's path switches.
 func isSwitch(q string) bool {
-	return strings.Contains(q, "set_config('search_path'") || strings.HasPrefix(q, "RESET search_path")
+	return strings.Contains(q, "set_config('search_path'") || strings.Contains(q, "RESET search_path")
 }
 
 type recordingConn struct {

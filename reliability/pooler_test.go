@@ -2,6 +2,8 @@ package reliability_test
 
 import (
 	"context"
+	"database/sql"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,39 +36,101 @@ func TestSessionPoolerNeverLeaks(t *testing.T) {
 	})
 }
 
-// The default mode relies on session state, so behind a transaction pooler
-// it reads another tenant's rows: client A sets tenant 10's path on the one
-// server connection, client B sets tenant 11's on the same one, and A's next
+// interleave runs the deterministic two-client interleaving: client A
+// reads tenant 10, client B reads tenant 11, rounds times, each client with
+// a pool of one connection, behind a pooler with one server connection. It
+// returns how many of the 2*rounds reads saw another tenant's rows.
+func interleave(t *testing.T, a, b *sql.DB, rounds int) (wrong int) {
+	t.Helper()
+	ctx := context.Background()
+	in10, in11 := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
+	read := func(ctx context.Context, db *sql.DB, want string) {
+		got, err := readTenant(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			wrong++
+		}
+	}
+	for range rounds {
+		read(in10, a, "10") // A switches to 10, or trusts its memory
+		read(in11, b, "11") // B does the same for 11, on the same server connection
+	}
+	return wrong
+}
+
+// Behind PgBouncer in pool_mode=transaction, with one server connection
+// shared by two clients.
+//
+// The default mode relies on session state, so there it reads another
+// tenant's rows: client A sets tenant 10's path on the one server
+// connection, client B sets tenant 11's on the same one, and A's next
 // statement (A still believes its path is set, so it sends no switch) runs
 // there on tenant 11's path. The README says so; this pins it.
-func TestTransactionPoolerDefaultModeLeaks(t *testing.T) {
-	e := newEnv(t, "10", "11")
+//
+// With TransactionPooling the same interleaving, and then the concurrency
+// workload from both clients at once, never reads another tenant's rows.
+//
+// pgx runs with QueryExecModeExec (parameters and execution in one round
+// trip on the unnamed statement, nothing cached on a server connection);
+// lib/pq with binary_parameters=yes (no separate prepare round trip). The
+// workload leaves out its shared prepared statement: a statement prepared
+// on one server connection does not exist on the others.
+func TestTransactionPooler(t *testing.T) {
+	ids := tenantIDs(8)
+	e := newEnv(t, append([]string{"10", "11"}, ids...)...)
 	bouncer := pgtest.StartPgBouncer(t, "transaction", 1)
 	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		a := e.open(t, bd, bouncer, true)
-		b := e.open(t, bd, bouncer, true)
-		a.SetMaxOpenConns(1)
-		b.SetMaxOpenConns(1)
-		ctx := context.Background()
-		in10, in11 := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
-		const rounds = 20
-		wrong := 0
-		read := func(ctx context.Context, db querier, want string) {
-			got, err := readTenant(ctx, db)
-			if err != nil {
-				t.Fatal(err)
+		const rounds = 50
+		t.Run("default", func(t *testing.T) {
+			a := e.open(t, bd, bouncer, true)
+			b := e.open(t, bd, bouncer, true)
+			a.SetMaxOpenConns(1)
+			b.SetMaxOpenConns(1)
+			wrong := interleave(t, a, b, rounds)
+			t.Logf("transaction pooler, default mode, %s: %d reads interleaved, %d leaks (reads of the wrong tenant)", bd.name, 2*rounds, wrong)
+			if wrong == 0 {
+				t.Fatal("the default mode never read the wrong tenant behind a transaction pooler; the README says it is unsafe there: which is it?")
 			}
-			if got != want {
-				wrong++
+		})
+		t.Run("TransactionPooling", func(t *testing.T) {
+			a := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+			b := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+			a.SetMaxOpenConns(1)
+			b.SetMaxOpenConns(1)
+			wrong := interleave(t, a, b, rounds)
+			t.Logf("transaction pooler, TransactionPooling, %s: %d reads interleaved, %d leaks", bd.name, 2*rounds, wrong)
+			if wrong != 0 {
+				t.Fatalf("%d reads of the wrong tenant with TransactionPooling", wrong)
 			}
-		}
-		for range rounds {
-			read(in10, a, "10") // A switches to 10, or trusts its memory
-			read(in11, b, "11") // B does the same for 11 on the one server connection
-		}
-		t.Logf("transaction pooler, default mode, %s: %d reads interleaved, %d of the wrong tenant", bd.name, 2*rounds, wrong)
-		if wrong == 0 {
-			t.Fatal("the default mode never read the wrong tenant behind a transaction pooler; the README says it is unsafe there: which is it?")
-		}
+
+			// Both clients at once, each with a pool of 4, over the one
+			// server connection.
+			a.SetMaxOpenConns(4)
+			b.SetMaxOpenConns(4)
+			var total counter
+			var wg sync.WaitGroup
+			for _, db := range []*sql.DB{a, b} {
+				w := &workload{t: t, db: db, ids: ids, noPrepared: true}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					w.run(context.Background(), 8, 60, time.Now().Add(60*time.Second))
+					total.ops.Add(w.ops.Load())
+					total.reads.Add(w.reads.Load())
+					total.errs.Add(w.errs.Load())
+					total.leaks.Add(w.leaks.Load())
+				}()
+			}
+			wg.Wait()
+			t.Log(total.summary("transaction pooler, TransactionPooling, two clients at once, " + bd.name))
+			if total.leaks.Load() != 0 || total.errs.Load() != 0 {
+				t.Fatalf("%d leaks, %d errors", total.leaks.Load(), total.errs.Load())
+			}
+			if total.ops.Load() != 2*8*60 {
+				t.Fatalf("only %d of %d operations ran before the deadline", total.ops.Load(), 2*8*60)
+			}
+		})
 	})
 }
