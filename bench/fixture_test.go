@@ -27,10 +27,6 @@ const (
 	fixturePrefix  = "tpb_"
 	fixtureTenants = 10000
 	rowsPerTenant  = 100
-	// createBatch is how many tenants one statement creates. Each created
-	// relation holds a lock until commit; the harness allows 512 per
-	// connection slot, 300 slots.
-	createBatch = 500
 )
 
 // minStatementsMax is the pg_stat_statements.max the benchmarks need: the
@@ -113,7 +109,7 @@ func benchFixture(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	start := time.Now()
-	created, err := createTenants(ctx, dsn, fixturePrefix, fixtureTenants, createItems)
+	created, err := createTenants(ctx, dsn, fixturePrefix, fixtureTenants, 500, createItems)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -139,10 +135,12 @@ func init() {
 
 // createTenants creates schemas prefix+"0" … prefix+(n-1), running body
 // (PL/pgSQL that reads the schema name from the variable s) for each, in
-// DO blocks of createBatch tenants on two connections. If all n schemas
+// DO blocks of batch tenants on two connections. Each created relation
+// holds a lock until its block commits; the harness's server has room for
+// 512 per connection slot, 300 slots. If all n schemas
 // exist already it does nothing and reports false; a partial set (an
 // interrupted run) is dropped and rebuilt.
-func createTenants(ctx context.Context, dsn, prefix string, n int, body string) (bool, error) {
+func createTenants(ctx context.Context, dsn, prefix string, n, batch int, body string) (bool, error) {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return false, err
@@ -186,13 +184,13 @@ BEGIN
 		s := %s || i;%s
 	END LOOP;
 END
-$do$`, lo, min(lo+createBatch, n)-1, tenantpath.QuoteLiteral(prefix), body)
+$do$`, lo, min(lo+batch, n)-1, tenantpath.QuoteLiteral(prefix), body)
 				_, first = c.Exec(ctx, do)
 			}
 			errs <- first
 		}()
 	}
-	for lo := 0; lo < n; lo += createBatch {
+	for lo := 0; lo < n; lo += batch {
 		batches <- lo
 	}
 	close(batches)
