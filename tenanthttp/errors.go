@@ -68,13 +68,33 @@ func statusOf(err error) int {
 }
 
 // DefaultErrorHandler writes e.Status with a plain-text body. For a client
-// error (4xx) the body says what was wrong with the request; for a server
-// error it says only "Internal Server Error", so the lister's or resolver's
-// error text never reaches the client.
+// error (4xx) the body says what was wrong with the request in terms of the
+// tenant id it sent (never the schema name behind it); for a server error
+// it says only "Internal Server Error", so the lister's or resolver's error
+// text never reaches the client.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, e *Error) {
-	if e.Status >= 500 {
-		http.Error(w, http.StatusText(e.Status), e.Status)
-		return
+	http.Error(w, clientMessage(e), e.Status)
+}
+
+// clientMessage says what was wrong with the request, in the client's terms.
+func clientMessage(e *Error) string {
+	var invalid *tenantpath.InvalidTenantError
+	switch {
+	case e.Status >= 500:
+		return http.StatusText(e.Status)
+	case errors.Is(e.Err, ErrMissingTenant):
+		return "no tenant in the request"
+	case errors.Is(e.Err, ErrAmbiguousTenant):
+		return "more than one tenant in the request"
+	case errors.As(e.Err, &invalid) && (invalid.Schema == "" || invalid.Schema == invalid.Tenant):
+		return fmt.Sprintf("invalid tenant %q: %s", invalid.Tenant, invalid.Reason)
+	case errors.As(e.Err, &invalid):
+		// The reason is about the schema name made from the id (byte
+		// offsets count its prefix), so say so without naming it.
+		return fmt.Sprintf("invalid tenant %q (in the schema name made from it: %s)", invalid.Tenant, invalid.Reason)
+	case errors.Is(e.Err, tenantpath.ErrUnknownTenant):
+		return fmt.Sprintf("unknown tenant %q", e.Tenant)
+	default:
+		return http.StatusText(e.Status)
 	}
-	http.Error(w, e.Error(), e.Status)
 }

@@ -47,8 +47,8 @@ func Example() {
 	// Output:
 	// 200 tenant="acme" ok=true path=/notes
 	// 200 tenant="globex" ok=true path=/notes
-	// 400 tenanthttp: the request names no tenant
-	// 400 tenanthttp: tenant "acme;drop" from header "X-Tenant-Id": tenantpath: invalid tenant "acme;drop" (schema "org_acme;drop"): byte 8 (';') is not allowed: use lowercase ASCII letters, digits, '_' or '-'
+	// 400 no tenant in the request
+	// 400 invalid tenant "acme;drop" (in the schema name made from it: byte 8 (';') is not allowed: use lowercase ASCII letters, digits, '_' or '-')
 }
 
 func ExamplePathPrefix() {
@@ -94,7 +94,7 @@ func ExampleWithLister() {
 	get(mw(whoAmI), "/notes", "X-Tenant-ID", "initech")
 	// Output:
 	// 200 tenant="acme" ok=true path=/notes
-	// 404 tenanthttp: tenant "initech" from header "X-Tenant-Id": tenantpath: unknown tenant "initech": schema "initech" does not exist
+	// 404 unknown tenant "initech"
 }
 
 func ExampleWithErrorHandler() {
