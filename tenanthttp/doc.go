@@ -8,7 +8,7 @@
 //			tenanthttp.Subdomain("example.com", "www", "api"),
 //			tenanthttp.Header(""), // X-Tenant-ID
 //		},
-//		tenanthttp.WithNaming(naming),             // the driver's Naming
+//		tenanthttp.WithNaming(naming),                 // the driver's Naming
 //		tenanthttp.WithLister(m.List, 30*time.Second), // 404 for unknown tenants
 //	)
 //	if err != nil {
@@ -37,6 +37,15 @@
 // handler receives an [*Error] whose Err matches [ErrMissingTenant],
 // [ErrAmbiguousTenant], [tenantpath.ErrInvalidTenant] or
 // [tenantpath.ErrUnknownTenant].
+//
+// # Authorisation
+//
+// The middleware decides which schema a request's statements use, not
+// whether the caller may use it: a header or a path is whatever the client
+// sends. Check that the signed-in user belongs to the tenant
+// ([tenantpath.TenantFrom] reads it back) in your authentication
+// middleware, after this one, or resolve the tenant from something the
+// client cannot choose, such as a verified token's claim, with [Func].
 //
 // # After the middleware
 //
