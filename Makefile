@@ -2,6 +2,8 @@
 #   make test   install test dependencies, check formatting, vet, and run every
 #               module's tests with the race detector against real PostgreSQL
 #   make demo   install dependencies and run examples/quickstart
+#   make bench  run the benchmarks in bench/ against real PostgreSQL and write
+#               docs/BENCHMARKS.md and docs/profiles/ (about 15 minutes)
 #
 # The tests start their own PostgreSQL servers (internal/pgtest); set
 # TENANTPATH_TEST_DSN to use an existing server instead.
@@ -14,7 +16,7 @@ TESTFLAGS ?= -race -count=1 -timeout 25m
 SUBMODULES := $(shell find . -name go.mod -not -path ./go.mod -not -path './.git/*' \
 		-not -path '*/testdata/*' -exec dirname {} \; | sort)
 
-.PHONY: all test deps fmt-check vet demo
+.PHONY: all test deps fmt-check vet demo bench
 
 all: test
 
@@ -48,3 +50,6 @@ vet:
 
 demo: deps
 	$(GO) run ./examples/quickstart
+
+bench: deps
+	$(GO) run ./bench/cmd/report

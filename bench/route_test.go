@@ -185,6 +185,11 @@ func BenchmarkRoute(b *testing.B) {
 	admin := sql.OpenDB(pgxConnector(b, dsn))
 	admin.SetMaxOpenConns(1)
 	b.Cleanup(func() { admin.Close() })
+	var version string
+	if err := admin.QueryRow(`SELECT version()`).Scan(&version); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("server: %s", version)
 	dbs := map[string]*sql.DB{}
 	b.Cleanup(func() {
 		for _, db := range dbs {

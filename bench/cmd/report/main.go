@@ -1,0 +1,238 @@
+// Command report runs the benchmarks of package bench against the test
+// harness's ephemeral PostgreSQL and writes docs/BENCHMARKS.md: the
+// machine, the exact commands, the ratios of contenders measured side by
+// side in the same run, the statements the server executed, the wrapper's
+// allocations, backend memory, and CPU profile summaries in docs/profiles.
+//
+// Usage (from the module root; `make bench` runs it):
+//
+//	go run ./bench/cmd/report [-rounds 5] [-benchtime 400ms] [-out docs/BENCHMARKS.md]
+//
+// Sections of the existing file that are written by hand ("## Analysis"
+// and "## Migrator") are kept verbatim.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	out := flag.String("out", "docs/BENCHMARKS.md", "the file to write")
+	profiles := flag.String("profiles", "docs/profiles", "where to write the CPU profile summaries (empty: no profiles)")
+	rounds := flag.Int("rounds", 5, "rounds of each scenario's contenders")
+	benchtime := flag.String("benchtime", "400ms", "-benchtime of each throughput benchmark")
+	raw := flag.String("raw", "", "also write the raw `go test` output here")
+	skipMemory := flag.Bool("skip-memory", false, "do not run BenchmarkBackendMemory (keeps the previous file's numbers out)")
+	flag.Parse()
+	if err := run(*out, *profiles, *rounds, *benchtime, *raw, *skipMemory); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+// command is one `go test` invocation of the report.
+type command struct {
+	what string
+	args []string
+}
+
+func (c command) String() string {
+	var b strings.Builder
+	b.WriteString("go")
+	for _, a := range c.args {
+		if strings.ContainsAny(a, " ^$|()*") {
+			a = "'" + a + "'"
+		}
+		b.WriteString(" " + a)
+	}
+	return b.String()
+}
+
+func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory bool) error {
+	started := time.Now()
+	cmds := []command{
+		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", benchtime,
+			"-timeout", "60m", "./bench/", "-args", "-rounds", strconv.Itoa(rounds)}},
+		{"fake", []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
+	}
+	if !skipMemory {
+		cmds = append(cmds, command{"memory", []string{"test", "-run", "^$", "-bench", "^BenchmarkBackendMemory$",
+			"-benchtime", "1x", "-timeout", "60m", "./bench/"}})
+	}
+	var rawOut bytes.Buffer
+	results := map[string][]result{}
+	var logs []string
+	for _, c := range cmds {
+		fmt.Fprintf(os.Stderr, "report: %s\n", c)
+		text, err := runGo(c.args)
+		rawOut.WriteString("$ " + c.String() + "\n" + text + "\n")
+		if err != nil {
+			return fmt.Errorf("%s: %w", c, err)
+		}
+		rs, ls := parseBench(text)
+		results[c.what] = rs
+		logs = append(logs, ls...)
+	}
+	var profs []profileSummary
+	if profDir != "" {
+		var err error
+		if profs, err = makeProfiles(profDir, benchtime); err != nil {
+			return err
+		}
+	}
+	if rawPath != "" {
+		if err := os.WriteFile(rawPath, rawOut.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	old, _ := os.ReadFile(out)
+	doc := render(renderInput{
+		when:      started,
+		elapsed:   time.Since(started),
+		cmds:      cmds,
+		route:     results["throughput"],
+		fake:      results["fake"],
+		memory:    results["memory"],
+		logs:      logs,
+		profiles:  profs,
+		profDir:   profDir,
+		kept:      keptSections(string(old)),
+		rounds:    rounds,
+		benchtime: benchtime,
+	})
+	if err := os.WriteFile(out, []byte(doc), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "report: wrote %s in %v\n", out, time.Since(started).Round(time.Second))
+	return nil
+}
+
+// runGo runs the go tool, copying its output to stderr as it comes.
+func runGo(args []string) (string, error) {
+	cmd := exec.Command(goTool(), args...)
+	var buf bytes.Buffer
+	w := io.MultiWriter(&buf, os.Stderr)
+	cmd.Stdout, cmd.Stderr = w, w
+	err := cmd.Run()
+	return buf.String(), err
+}
+
+func goTool() string {
+	if g := os.Getenv("GO"); g != "" {
+		return g
+	}
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+		return p
+	}
+	return "go"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// result is one benchmark line.
+type result struct {
+	name    string // without the Benchmark prefix and the -GOMAXPROCS suffix
+	n       int64
+	metrics map[string]float64
+}
+
+var (
+	benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+(\d+)\s+(.+)$`)
+	logLine   = regexp.MustCompile(`^\s+\S+_test\.go:\d+: (.*)$`)
+)
+
+// parseBench reads `go test -bench` output: result lines and the lines the
+// benchmarks logged.
+func parseBench(text string) ([]result, []string) {
+	var rs []result
+	var logs []string
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := logLine.FindStringSubmatch(line); m != nil {
+			logs = append(logs, m[1])
+			continue
+		}
+		m := benchLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		r := result{name: m[1], n: n, metrics: map[string]float64{}}
+		f := strings.Fields(m[3])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err == nil {
+				r.metrics[f[i+1]] = v
+			}
+		}
+		rs = append(rs, r)
+	}
+	return rs, logs
+}
+
+// keptSections returns the hand-written sections of the previous file, by
+// heading, verbatim.
+func keptSections(old string) map[string]string {
+	kept := map[string]string{}
+	for _, h := range []string{"## Analysis", "## Migrator"} {
+		if s := section(old, h); s != "" {
+			kept[h] = s
+		}
+	}
+	return kept
+}
+
+// section returns the text from a line equal to heading (or starting with
+// heading and a space) up to the next "## " heading, or "".
+func section(doc, heading string) string {
+	lines := strings.SplitAfter(doc, "\n")
+	start := -1
+	for i, l := range lines {
+		t := strings.TrimRight(l, "\r\n")
+		if start < 0 {
+			if t == heading || strings.HasPrefix(t, heading+" ") {
+				start = i
+			}
+			continue
+		}
+		if strings.HasPrefix(t, "## ") {
+			return strings.TrimRight(strings.Join(lines[start:i], ""), "\n") + "\n"
+		}
+	}
+	if start < 0 {
+		return ""
+	}
+	return strings.TrimRight(strings.Join(lines[start:], ""), "\n") + "\n"
+}
+
+// median of xs (which it sorts).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(xs)
+	m := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[m]
+	}
+	return (xs[m-1] + xs[m]) / 2
+}
