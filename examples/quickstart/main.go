@@ -8,8 +8,9 @@
 //	go run ./examples/quickstart
 //	DATABASE_URL=postgres://localhost/mydb go run ./examples/quickstart
 //
-// Against DATABASE_URL it creates (and afterwards drops) the schemas
-// quickstart_acme, quickstart_globex and quickstart_initech.
+// Against DATABASE_URL it works in the schemas quickstart_acme,
+// quickstart_globex and quickstart_initech: it drops them first if they
+// exist, and again when it is done.
 package main
 
 import (

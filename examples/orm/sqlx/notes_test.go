@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/tenantpath/tenantpath"
@@ -27,8 +28,11 @@ func TestIsolation(t *testing.T) {
 	if err := notes.Move(tenantpath.WithTenant(ctx, "acme"), "globex #2", "stolen"); !errors.Is(err, sql.ErrNoRows) {
 		t.Fatalf("acme moving globex's note: %v, want sql.ErrNoRows", err)
 	}
-	got, err := notes.List(tenantpath.WithTenant(ctx, "globex"))
-	if err != nil || got[1].Title != "globex moved" || got[2].Title != "globex #2" {
-		t.Fatalf("globex after the moves: %+v, %v", got, err)
+	got, err := notes.Titles(tenantpath.WithTenant(ctx, "globex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(got, "globex moved") || slices.Contains(got, "globex #1") || !slices.Contains(got, "globex #2") {
+		t.Fatalf("globex after the moves: %q", got)
 	}
 }
