@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenantpath/tenantpath"
@@ -38,17 +40,11 @@ func (m *Migrator) runSchema(ctx context.Context, conn *sql.Conn, t target, crea
 	ok = true
 	defer func() { res.Duration = time.Since(start) }()
 
-	var exists, hasTable bool
-	var pathSet string
-	err := conn.QueryRowContext(ctx,
-		`SELECT set_config('search_path', $2, false),
-		        EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
-		        to_regclass($4) IS NOT NULL
-		   FROM pg_advisory_lock(hashtextextended($1, 0))`,
-		lockKey(t.schema), t.path, t.schema, m.table(t.schema)).Scan(&pathSet, &exists, &hasTable)
+	exists, hasTable, err := m.lockSchema(ctx, conn, t)
 	if err != nil {
-		// The lock may or may not be held: discard the connection,
-		// which ends its session and so releases any lock.
+		// The connection is in doubt (it may hold the lock, or be on
+		// the tenant's path): discard it, which ends its session and so
+		// releases any lock.
 		discard(conn)
 		res.Err = fmt.Errorf("migrator: schema %q: locking: %w", t.schema, err)
 		return res, false
@@ -125,27 +121,77 @@ func versionAfterDown(applied []appliedRow, done []MigrationResult) int64 {
 	return 0
 }
 
+// lockSchema takes t's advisory lock on conn and, in the same statement,
+// sets search_path and reports whether the schema and its version table
+// exist. It waits for a lock held elsewhere by polling pg_try_advisory_lock
+// (5 ms, doubling up to 250 ms) rather than blocking in pg_advisory_lock: a
+// run cancelled while waiting then leaves no server session queued for the
+// lock, which would otherwise take it after the client has gone and hold it
+// until it noticed.
+func (m *Migrator) lockSchema(ctx context.Context, conn *sql.Conn, t target) (exists, hasTable bool, err error) {
+	wait := 5 * time.Millisecond
+	for {
+		var locked bool
+		var path sql.NullString
+		err := conn.QueryRowContext(ctx,
+			`SELECT l, CASE WHEN l THEN set_config('search_path', $2, false) END,
+			        EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
+			        to_regclass($4) IS NOT NULL
+			   FROM pg_try_advisory_lock(hashtextextended($1, 0)) AS l`,
+			lockKey(t.schema), t.path, t.schema, m.table(t.schema)).Scan(&locked, &path, &exists, &hasTable)
+		if err != nil {
+			return false, false, err
+		}
+		if locked {
+			return exists, hasTable, nil
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false, false, ctx.Err()
+		case <-timer.C:
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
+}
+
 // discard closes a pinned connection instead of returning it to the pool.
 func discard(conn *sql.Conn) {
 	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	_ = conn.Close()
 }
 
+// readApplied reads a schema's version table. The statement text is the
+// same for every schema (the quoted table name is an argument, read by
+// query_to_xml on the server), so drivers that prepare and cache statements
+// (pgx does by default) prepare it once per connection instead of once per
+// tenant: one round trip, and no statement cache filling with per-tenant
+// texts. It runs as its own statement after the lock was taken, so its
+// snapshot sees every row a concurrent run committed before releasing the
+// lock.
 func (m *Migrator) readApplied(ctx context.Context, conn *sql.Conn, schema string) ([]appliedRow, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT version, checksum FROM "+m.table(schema)+" ORDER BY version")
+	var doc string
+	err := conn.QueryRowContext(ctx, `SELECT query_to_xml(
+		'SELECT string_agg(version::text || '':'' || checksum, '','' ORDER BY version) AS a FROM ' || $1,
+		false, true, '')::text`, m.table(schema)).Scan(&doc)
 	if err != nil {
 		return nil, fmt.Errorf("migrator: schema %q: reading versions: %w", schema, err)
 	}
-	defer rows.Close()
-	var out []appliedRow
-	for rows.Next() {
-		var r appliedRow
-		if err := rows.Scan(&r.version, &r.checksum); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
+	list := xmlField(doc, "a")
+	if list == "" {
+		return nil, nil
 	}
-	return out, rows.Err()
+	var out []appliedRow
+	for _, item := range strings.Split(list, ",") {
+		v, sum, _ := strings.Cut(item, ":")
+		version, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("migrator: schema %q: unreadable version %q", schema, v)
+		}
+		out = append(out, appliedRow{version: version, checksum: sum})
+	}
+	return out, nil
 }
 
 // check compares a schema's applied versions with the set: every applied
