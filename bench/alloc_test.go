@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tenantpath/tenantpath"
@@ -32,7 +33,27 @@ var fakeOps = []fakeOp{
 		var v int64
 		return st.QueryRowContext(ctx, 7).Scan(&v)
 	}},
+	{"queryrow-2kB", func(ctx context.Context, db *sql.DB, _ *sql.Stmt) error {
+		var v int64
+		return db.QueryRowContext(ctx, longQuery, 7).Scan(&v)
+	}},
 }
+
+// longQuery is a 2 kB statement as ORMs write them (every column listed,
+// joins): the wrapper scans each statement's text for SQL that may change
+// the path, so its cost grows with the length.
+var longQuery = func() string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i := 0; b.Len() < 1900; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `"orders"."column_number_%d" AS "orders__column_number_%d"`, i, i)
+	}
+	b.WriteString(` FROM "orders" LEFT JOIN "customers" ON "customers"."id" = "orders"."customer_id" WHERE "orders"."id" = $1`)
+	return b.String()
+}()
 
 func wrapFake(c driver.Connector) (*sql.DB, error) {
 	return tenantpath.OpenDB(c, tenantpath.WithNaming(tenantpath.Naming{Prefix: "org_"}))

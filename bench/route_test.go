@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,11 +176,14 @@ var (
 // select by primary key (stmts=1) or five statements (stmts=5), for the
 // tenant the mix picks, run by `workers` goroutines sharing a pool of
 // `pool` connections. Contenders of a scenario run one after the other, so
-// their ratios come from the same minute of the same machine.
+// their ratios come from the same minute of the same machine; with
+// -rounds n they take turns n times, in reverse order every other round.
 //
 // Besides ns/op it reports, from pg_stat_statements, the statements the
 // server executed per op (stmts/op) and those beyond the request's own
-// (extra/op: switches, SETs, BEGIN/COMMIT).
+// (extra/op: switches, SETs, BEGIN/COMMIT), and the CPU time per op of the
+// client (this process) and of the server's processes (from /proc): on a
+// shared machine, CPU per op is the steadier measure of cost.
 func BenchmarkRoute(b *testing.B) {
 	dsn := benchFixture(b)
 	admin := sql.OpenDB(pgxConnector(b, dsn))
@@ -199,7 +203,13 @@ func BenchmarkRoute(b *testing.B) {
 	warmed := map[string]bool{}
 	for _, sc := range routeScenarios() {
 		for round := 1; round <= *rounds; round++ {
-			for _, c := range contenders {
+			// A B C … then … C B A: whoever runs second after a pause (or
+			// first after the previous scenario) gains or loses alike.
+			order := slices.Clone(contenders)
+			if round%2 == 0 {
+				slices.Reverse(order)
+			}
+			for _, c := range order {
 				b.Run(fmt.Sprintf("%s/round=%d/%s", sc.name, round, c.name), func(b *testing.B) {
 					key := fmt.Sprintf("%s/%d", c.name, sc.pool)
 					db := dbs[key]
@@ -219,11 +229,24 @@ func BenchmarkRoute(b *testing.B) {
 					if err := resetStatements(bg, admin); err != nil {
 						b.Fatal(err)
 					}
+					cpu0, err := snapshotCPU(bg, admin)
+					if err != nil {
+						b.Fatal(err)
+					}
 					b.ResetTimer()
-					err := drive(b.N, sc.workers, sc.mix, op)
+					err = drive(b.N, sc.workers, sc.mix, op)
 					b.StopTimer()
 					if err != nil {
 						b.Fatal(err)
+					}
+					cpu1, err := snapshotCPU(bg, admin)
+					if err != nil {
+						b.Fatal(err)
+					}
+					client, server, ok := cpu0.since(cpu1)
+					b.ReportMetric(float64(client.Microseconds())/float64(b.N), "client-cpu-µs/op")
+					if ok {
+						b.ReportMetric(float64(server.Microseconds())/float64(b.N), "server-cpu-µs/op")
 					}
 					counts, err := readStatements(bg, admin)
 					if err != nil {
