@@ -36,9 +36,16 @@ func main() {
 	rounds := flag.Int("rounds", 5, "rounds of each scenario's contenders")
 	benchtime := flag.String("benchtime", "400ms", "-benchtime of each throughput benchmark")
 	raw := flag.String("raw", "", "also write the raw `go test` output here")
-	skipMemory := flag.Bool("skip-memory", false, "do not run BenchmarkBackendMemory (keeps the previous file's numbers out)")
+	skipMemory := flag.Bool("skip-memory", false, "do not run BenchmarkBackendMemory")
+	from := flag.String("from", "", "run nothing: render from the output a previous run saved with -raw (and the profile summaries already in -profiles)")
 	flag.Parse()
-	if err := run(*out, *profiles, *rounds, *benchtime, *raw, *skipMemory); err != nil {
+	var err error
+	if *from != "" {
+		err = rerender(*from, *out, *profiles)
+	} else {
+		err = run(*out, *profiles, *rounds, *benchtime, *raw, *skipMemory)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
@@ -79,7 +86,7 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 	for _, c := range cmds {
 		fmt.Fprintf(os.Stderr, "report: %s\n", c)
 		text, err := runGo(c.args)
-		rawOut.WriteString("$ " + c.String() + "\n" + text + "\n")
+		rawOut.WriteString(rawHeader + c.what + " " + c.String() + "\n" + text + "\n")
 		if err != nil {
 			return fmt.Errorf("%s: %w", c, err)
 		}
@@ -95,6 +102,7 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 		}
 	}
 	if rawPath != "" {
+		fmt.Fprintf(&rawOut, "%sinfo %d %s %s %s\n", rawHeader, rounds, benchtime, started.UTC().Format(time.RFC3339), time.Since(started).Round(time.Second))
 		if err := os.WriteFile(rawPath, rawOut.Bytes(), 0o644); err != nil {
 			return err
 		}
@@ -235,4 +243,55 @@ func median(xs []float64) float64 {
 		return xs[m]
 	}
 	return (xs[m-1] + xs[m]) / 2
+}
+
+// rawHeader starts the line before each command's output in the -raw file:
+// rawHeader, the command's kind, a space, the command.
+const rawHeader = "### report: "
+
+// rerender writes out from a -raw file of an earlier run.
+func rerender(from, out, profDir string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	in := renderInput{profDir: profDir}
+	for _, chunk := range strings.Split(string(b), rawHeader)[1:] {
+		head, body, _ := strings.Cut(chunk, "\n")
+		kind, rest, _ := strings.Cut(head, " ")
+		rs, logs := parseBench(body)
+		in.logs = append(in.logs, logs...)
+		switch kind {
+		case "throughput":
+			in.route = rs
+		case "fake":
+			in.fake = rs
+		case "memory":
+			in.memory = rs
+		case "info":
+			f := strings.Fields(rest)
+			if len(f) == 4 {
+				in.rounds, _ = strconv.Atoi(f[0])
+				in.benchtime = f[1]
+				in.when, _ = time.Parse(time.RFC3339, f[2])
+				in.elapsed, _ = time.ParseDuration(f[3])
+			}
+			continue
+		default:
+			continue
+		}
+		in.cmds = append(in.cmds, command{kind, strings.Fields(strings.TrimPrefix(rest, "go "))})
+	}
+	for i := range in.cmds {
+		// Fields split quoted regexps apart from their quotes only; undo the quoting.
+		for j, a := range in.cmds[i].args {
+			in.cmds[i].args[j] = strings.Trim(a, "'")
+		}
+	}
+	if profDir != "" {
+		in.profiles = readProfiles(profDir)
+	}
+	old, _ := os.ReadFile(out)
+	in.kept = keptSections(string(old))
+	return os.WriteFile(out, []byte(render(in)), 0o644)
 }

@@ -167,7 +167,7 @@ func render(in renderInput) string {
 		in.when.UTC().Format("2006-01-02 15:04"), in.elapsed.Round(time.Second))
 	p("Everything below `## Analysis` and `## Migrator` is regenerated; those two sections are written by hand and kept as they are.\n\n")
 	p("Absolute numbers on a shared 2-core machine are noisy; the ratios are what we quote. ")
-	p("Each scenario runs its contenders one after the other (A B C … A B C …) for %d rounds of `-benchtime %s` each; ", in.rounds, in.benchtime)
+	p("Each scenario runs its contenders one after the other, %d rounds of `-benchtime %s` each, in reverse order every other round (A B C … C B A …); ", in.rounds, in.benchtime)
 	p("a ratio is the median of the per-round ratios, with their range in brackets.\n\n")
 
 	p("## Machine\n\n")
