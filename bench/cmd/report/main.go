@@ -75,6 +75,7 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", benchtime,
 			"-timeout", "60m", "./bench/", "-args", "-rounds", strconv.Itoa(rounds)}},
 		{"fake", []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
+		{"switch", []string{"test", "-run", "^$", "-bench", "^BenchmarkSwitchStatement$", "-benchtime", "2s", "-count", "3", "./bench/"}},
 	}
 	if !skipMemory {
 		cmds = append(cmds, command{"memory", []string{"test", "-run", "^$", "-bench", "^BenchmarkBackendMemory$",
@@ -115,6 +116,7 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 		route:     results["throughput"],
 		fake:      results["fake"],
 		memory:    results["memory"],
+		switches:  results["switch"],
 		logs:      logs,
 		profiles:  profs,
 		profDir:   profDir,
@@ -268,6 +270,8 @@ func rerender(from, out, profDir string) error {
 			in.fake = rs
 		case "memory":
 			in.memory = rs
+		case "switch":
+			in.switches = rs
 		case "info":
 			f := strings.Fields(rest)
 			if len(f) == 4 {
