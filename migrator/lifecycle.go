@@ -63,8 +63,8 @@ func (m *Migrator) Create(ctx context.Context, tenant string) error {
 //
 // tx must belong to a PostgreSQL connection. When a tenant migration is
 // non-transactional CreateTx returns [ErrNonTransactional] and does nothing.
-// The registry table (without [WithTenantSource]) is created beforehand on
-// another connection if it does not exist yet.
+// Without [WithTenantSource], the registry table is created inside tx if it
+// does not exist yet; CreateTx uses no other connection.
 func (m *Migrator) CreateTx(ctx context.Context, tx *sql.Tx, tenant string) error {
 	t, err := m.tenantTarget(tenant)
 	if err != nil {
@@ -73,8 +73,19 @@ func (m *Migrator) CreateTx(ctx context.Context, tx *sql.Tx, tenant string) erro
 	if m.tenant.hasNoTx {
 		return ErrNonTransactional
 	}
-	if err := m.ensureRegistry(ctx); err != nil {
-		return err
+	// The registry table, if missing, is created inside tx rather than on
+	// another connection: a pool whose only connection holds tx would
+	// otherwise wait for itself.
+	if m.cfg.source == nil && !m.isRegistryReady() {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, m.registry()).Scan(&exists); err != nil {
+			return fmt.Errorf("migrator: creating tenant %q: %w", tenant, err)
+		}
+		if exists {
+			m.setRegistryReady()
+		} else if err := m.ensureRegistryIn(ctx, tx); err != nil {
+			return err
+		}
 	}
 	return m.createIn(ctx, tx, t)
 }
@@ -147,7 +158,10 @@ func (m *Migrator) createIn(ctx context.Context, tx *sql.Tx, t target) error {
 			m.table(t.schema), strings.Join(rows, ",\n"))
 	}
 	if m.cfg.source == nil {
-		fmt.Fprintf(&b, "INSERT INTO %s (tenant, schema) VALUES (%s, %s);\n",
+		// A registered tenant whose schema had gone missing is
+		// re-created: its row is kept up to date rather than refused.
+		fmt.Fprintf(&b, "INSERT INTO %s (tenant, schema) VALUES (%s, %s)\n"+
+			"ON CONFLICT (tenant) DO UPDATE SET schema = EXCLUDED.schema, created_at = now();\n",
 			m.registry(), tenantpath.QuoteLiteral(t.tenant), tenantpath.QuoteLiteral(t.schema))
 	}
 	fmt.Fprintf(&b, "SELECT set_config('search_path', %s, true)", tenantpath.QuoteLiteral(savedPath))
@@ -198,7 +212,8 @@ func (m *Migrator) Rename(ctx context.Context, oldTenant, newTenant string) erro
 	}
 	q := fmt.Sprintf("ALTER SCHEMA %s RENAME TO %s", tenantpath.QuoteIdentifier(from.schema), tenantpath.QuoteIdentifier(to.schema))
 	if m.cfg.source == nil {
-		q += fmt.Sprintf(";\nDELETE FROM %[1]s WHERE tenant = %[2]s;\nINSERT INTO %[1]s (tenant, schema) VALUES (%[3]s, %[4]s)",
+		q += fmt.Sprintf(";\nDELETE FROM %[1]s WHERE tenant = %[2]s;\nINSERT INTO %[1]s (tenant, schema) VALUES (%[3]s, %[4]s)\n"+
+			"ON CONFLICT (tenant) DO UPDATE SET schema = EXCLUDED.schema",
 			m.registry(), tenantpath.QuoteLiteral(oldTenant), tenantpath.QuoteLiteral(newTenant), tenantpath.QuoteLiteral(to.schema))
 	}
 	if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -524,5 +525,55 @@ func TestRoundTrips(t *testing.T) {
 	}
 	if n := counter.calls.Load(); n != 1+32*4 {
 		t.Errorf("migrating 32 tenants by one migration: %d statements, want %d", n, 1+32*4)
+	}
+}
+
+// CreateTx uses no connection but the caller's: on a pool of one, with the
+// registry not created yet, it must not wait for itself.
+func TestCreateTxSingleConnectionPool(t *testing.T) {
+	e := newEnv(t)
+	db := openDB(t, "pgx")
+	db.SetMaxOpenConns(1)
+	m := e.migratorOn(db, basicFS())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := m.CreateTx(ctx, tx, "solo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := m.List(ctx); err != nil || !slices.Equal(ids, []string{"solo"}) {
+		t.Fatalf("List = %v, %v", ids, err)
+	}
+	if got := e.versions(e.schema("solo")); !equal(got, []int64{1, 2}) {
+		t.Fatalf("versions %v", got)
+	}
+}
+
+// A registered tenant whose schema was removed behind the migrator's back
+// is reported by Check and healed by Create.
+func TestCreateHealsMissingSchema(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	m := e.migrator(basicFS())
+	if err := m.Create(ctx, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	e.exec("DROP SCHEMA " + tenantpath.QuoteIdentifier(e.schema("lost")) + " CASCADE")
+	rep, err := m.Check(ctx)
+	if err != nil || !slices.Equal(rep.Missing, []string{"lost"}) {
+		t.Fatalf("Check = %+v, %v", rep, err)
+	}
+	if err := m.Create(ctx, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := m.Check(ctx); err != nil || !rep.OK() {
+		t.Fatalf("Check after re-create = %+v, %v", rep, err)
 	}
 }

@@ -193,6 +193,18 @@ func (m *Migrator) ensureRegistry(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := m.ensureRegistryIn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	m.registryReady = true
+	return nil
+}
+
+// ensureRegistryIn creates the registry table, if missing, inside tx.
+func (m *Migrator) ensureRegistryIn(ctx context.Context, tx *sql.Tx) error {
 	shared := m.naming.SharedSchemas()[0]
 	q := fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended(%s, 0));
 CREATE SCHEMA IF NOT EXISTS %s;
@@ -204,11 +216,19 @@ CREATE TABLE IF NOT EXISTS %s (
 	if _, err := tx.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("migrator: creating registry table: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	m.registryReady = true
 	return nil
+}
+
+func (m *Migrator) setRegistryReady() {
+	m.registryMu.Lock()
+	m.registryReady = true
+	m.registryMu.Unlock()
+}
+
+func (m *Migrator) isRegistryReady() bool {
+	m.registryMu.Lock()
+	defer m.registryMu.Unlock()
+	return m.registryReady
 }
 
 // List returns the tenants, sorted: from the [WithTenantSource] callback,
