@@ -122,6 +122,22 @@ var contenders = []contender{
 		},
 	},
 	{
+		// 4, with the request's statements on one connection: db.Conn per
+		// request, as contender 2 does, so a request switches at most once.
+		name: "tenantpath-pgx-conn",
+		open: func(tb testing.TB, dsn string) *sql.DB {
+			return openTenantpath(tb, pgxConnector(tb, dsn), fixtureNaming)
+		},
+		run: func(db *sql.DB, t *tenantSQL, n, id int) error {
+			c, err := db.Conn(t.ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return runStatements(t.ctx, c, &t.plain, n, id)
+		},
+	},
+	{
 		// The floor for lib/pq: schema-qualified statements over lib/pq.
 		name: "raw-pq",
 		open: func(tb testing.TB, dsn string) *sql.DB { return sql.OpenDB(pqConnector(tb, dsn)) },

@@ -6,7 +6,7 @@
 //
 // Usage (from the module root; `make bench` runs it):
 //
-//	go run ./bench/cmd/report [-rounds 5] [-benchtime 400ms] [-out docs/BENCHMARKS.md]
+//	go run ./bench/cmd/report [-rounds 5] [-benchtime 300ms] [-out docs/BENCHMARKS.md]
 //
 // Sections of the existing file that are written by hand ("## Analysis"
 // and "## Migrator") are kept verbatim.
@@ -34,7 +34,7 @@ func main() {
 	out := flag.String("out", "docs/BENCHMARKS.md", "the file to write")
 	profiles := flag.String("profiles", "docs/profiles", "where to write the CPU profile summaries (empty: no profiles)")
 	rounds := flag.Int("rounds", 5, "rounds of each scenario's contenders")
-	benchtime := flag.String("benchtime", "400ms", "-benchtime of each throughput benchmark")
+	benchtime := flag.String("benchtime", "300ms", "-benchtime of each throughput benchmark")
 	raw := flag.String("raw", "", "also write the raw `go test` output here")
 	skipMemory := flag.Bool("skip-memory", false, "do not run BenchmarkBackendMemory")
 	from := flag.String("from", "", "run nothing: render from the output a previous run saved with -raw (and the profile summaries already in -profiles)")

@@ -31,12 +31,13 @@ const (
 	setConn   = "set-conn"
 	setLocal  = "set-local-tx"
 	tpPgx     = "tenantpath-pgx"
+	tpPgxConn = "tenantpath-pgx-conn"
 	rawPq     = "raw-pq"
 	tpPq      = "tenantpath-pq"
 	roundsKey = "round="
 )
 
-var contenderOrder = []string{rawPgx, setConn, setLocal, tpPgx, rawPq, tpPq}
+var contenderOrder = []string{rawPgx, setConn, setLocal, tpPgx, tpPgxConn, rawPq, tpPq}
 
 // routeData holds BenchmarkRoute's results: scenario → contender → one
 // result per round, in round order.
@@ -196,7 +197,8 @@ func render(in renderInput) string {
 	p("1. `%s`: raw pgx stdlib, statements naming the schema (`\"tpb_7\".items`); no routing at all.\n", rawPgx)
 	p("2. `%s`: hand-rolled: `db.Conn`, `SET search_path TO …`, the statements, `Conn.Close`.\n", setConn)
 	p("3. `%s`: hand-rolled \"safe\": `BEGIN`, `SET LOCAL search_path TO …`, the statements, `COMMIT`.\n", setLocal)
-	p("4. `%s` and `%s`: `tenantpath.OpenDB` over `stdlib.GetConnector` and over `pq.NewConnector`, tenant in the context.\n", tpPgx, tpPq)
+	p("4. `%s` and `%s`: `tenantpath.OpenDB` over `stdlib.GetConnector` and over `pq.NewConnector`, tenant in the context, every statement on the `*sql.DB` as the README shows.\n", tpPgx, tpPq)
+	p("   `%s`: the same over pgx, with the request's statements on one `db.Conn(ctx)` checked out per request (as contender 2 does), so a request switches at most once.\n", tpPgxConn)
 	p("5. `%s`: lib/pq on schema-qualified statements, the floor for `%s` (lib/pq sends Parse and Bind in two round trips, so pgx's floor is not its floor).\n\n", rawPq, tpPq)
 	p("Workloads: `items (id int PRIMARY KEY, name varchar(40), hits int)` with 100 rows in each of 10,000 tenant schemas. ")
 	p("One tenant; 100 tenants uniform; 10,000 tenants Zipf-skewed (`rand.NewZipf(r, 1.1, 1, 9999)`: the busiest tenant gets ~15%% of requests, the busiest 100 ~65%%). ")
@@ -210,16 +212,21 @@ func render(in renderInput) string {
 	targetRow(&b, d, "uniform100", "100 uniform: tenantpath-pgx ≥ 1.0× hand-rolled SET", tpPgx, setConn, 1.0)
 	targetRow(&b, d, "uniform100", "100 uniform: tenantpath-pgx ≥ 1.5× SET LOCAL in a transaction", tpPgx, setLocal, 1.5)
 	targetRow(&b, d, "zipf10k", "10k Zipf: tenantpath-pgx ≥ 1.2× hand-rolled SET", tpPgx, setConn, 1.2)
+	targetRow(&b, d, "one", "same tenant, conn per request: tenantpath-pgx-conn ≥ 0.97× raw pgx", tpPgxConn, rawPgx, 0.97)
+	targetRow(&b, d, "uniform100", "100 uniform, conn per request: tenantpath-pgx-conn ≥ 1.0× hand-rolled SET", tpPgxConn, setConn, 1.0)
+	targetRow(&b, d, "uniform100", "100 uniform, conn per request: tenantpath-pgx-conn ≥ 1.5× SET LOCAL in a transaction", tpPgxConn, setLocal, 1.5)
+	targetRow(&b, d, "zipf10k", "10k Zipf, conn per request: tenantpath-pgx-conn ≥ 1.2× hand-rolled SET", tpPgxConn, setConn, 1.2)
 	allocRow(&b, in.fake)
 	p("\n")
 
 	p("## Throughput ratios\n\n")
 	p("Throughput of tenantpath divided by the contender's, same scenario, same round.\n\n")
-	p("| scenario | pgx ÷ raw pgx (1) | pgx ÷ SET (2) | pgx ÷ SET LOCAL tx (3) | pq ÷ raw pq | pq ÷ raw pgx (1) |\n")
-	p("| --- | --- | --- | --- | --- | --- |\n")
+	p("| scenario | pgx ÷ raw pgx (1) | pgx ÷ SET (2) | pgx ÷ SET LOCAL tx (3) | pgx-conn ÷ raw pgx (1) | pgx-conn ÷ SET (2) | pgx-conn ÷ SET LOCAL tx (3) | pq ÷ raw pq | pq ÷ raw pgx (1) |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, sc := range d.scenarios {
-		p("| %s | %s | %s | %s | %s | %s |\n", scenarioTitle(sc),
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", scenarioTitle(sc),
 			d.ratio(sc, tpPgx, rawPgx), d.ratio(sc, tpPgx, setConn), d.ratio(sc, tpPgx, setLocal),
+			d.ratio(sc, tpPgxConn, rawPgx), d.ratio(sc, tpPgxConn, setConn), d.ratio(sc, tpPgxConn, setLocal),
 			d.ratio(sc, tpPq, rawPq), d.ratio(sc, tpPq, rawPgx))
 	}
 	p("\n")
@@ -228,11 +235,11 @@ func render(in renderInput) string {
 	p("The same runs measured by CPU time instead of wall time: the contender's CPU per op (client process plus the server's processes, from `getrusage` and `/proc/<pid>/stat`) ")
 	p("divided by tenantpath's. Other load on the machine slows a run's wall clock far more than it changes the CPU each request needs, so these are the steadier numbers; ")
 	p("above 1 means tenantpath needs less CPU per request.\n\n")
-	p("| scenario | raw pgx (1) ÷ pgx | SET (2) ÷ pgx | SET LOCAL tx (3) ÷ pgx | raw pq ÷ pq | CPU µs/op: raw pgx, SET, SET LOCAL, tenantpath-pgx |\n")
-	p("| --- | --- | --- | --- | --- | --- |\n")
+	p("| scenario | raw pgx (1) ÷ pgx | SET (2) ÷ pgx | SET LOCAL tx (3) ÷ pgx | SET (2) ÷ pgx-conn | raw pq ÷ pq | CPU µs/op: raw pgx, SET, SET LOCAL, tenantpath-pgx, tenantpath-pgx-conn |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, sc := range d.scenarios {
 		var abs []string
-		for _, c := range []string{rawPgx, setConn, setLocal, tpPgx} {
+		for _, c := range []string{rawPgx, setConn, setLocal, tpPgx, tpPgxConn} {
 			var xs []float64
 			for _, r := range d.by[sc][c] {
 				if v := cpuPerOp(r); v > 0 {
@@ -241,9 +248,9 @@ func render(in renderInput) string {
 			}
 			abs = append(abs, num(median(xs)))
 		}
-		p("| %s | %s | %s | %s | %s | %s |\n", scenarioTitle(sc),
+		p("| %s | %s | %s | %s | %s | %s | %s |\n", scenarioTitle(sc),
 			d.cpuRatio(sc, tpPgx, rawPgx), d.cpuRatio(sc, tpPgx, setConn), d.cpuRatio(sc, tpPgx, setLocal),
-			d.cpuRatio(sc, tpPq, rawPq), strings.Join(abs, ", "))
+			d.cpuRatio(sc, tpPgxConn, setConn), d.cpuRatio(sc, tpPq, rawPq), strings.Join(abs, ", "))
 	}
 	p("\n")
 
