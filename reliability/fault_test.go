@@ -248,8 +248,11 @@ func TestCancellationNeverLeaks(t *testing.T) {
 		if open != 0 {
 			t.Fatalf("%d connections whose switch failed were not discarded", open)
 		}
-		if onPurpose == 0 {
-			t.Fatal("no switch was cancelled on the wire: the scenario did not happen")
+		// lib/pq lets a query that beats its cancel request succeed (and
+		// then marks the connection bad), so not every cancelled switch
+		// fails; some always do.
+		if hooked.Load() == 0 || rec.failedSwitches() == 0 {
+			t.Fatalf("%d switches cancelled, %d failed: the scenario did not happen", hooked.Load(), rec.failedSwitches())
 		}
 		if clean.errs.Load() != 0 {
 			t.Fatalf("%d errors after the cancellations stopped", clean.errs.Load())
