@@ -132,7 +132,7 @@ func ExampleWithTenantSource() {
 	fmt.Println("schemas without tenant:", report.Orphans, "tenants without schema:", report.Missing)
 }
 
-// Status of every tenant in two queries, however many there are.
+// Status of every tenant, one query per 500 tenants.
 func ExampleMigrator_Status() {
 	var m *migrator.Migrator
 	st, err := m.Status(context.Background())

@@ -516,15 +516,16 @@ func TestRoundTrips(t *testing.T) {
 			t.Fatalf("status %+v", s)
 		}
 	}
-	// One new migration: per tenant, lock and set the path, read the
-	// versions, the migration with its version row, unlock and reset.
 	m21 := e.migratorOn(db, withFile(fsys, "tenant_migrations/0021_x.up.sql", "ALTER TABLE t20 ADD COLUMN x int;"))
 	counter.calls.Store(0)
 	if _, err := m21.MigrateTenants(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := counter.calls.Load(); n != 1+32*4 {
-		t.Errorf("migrating 32 tenants by one migration: %d statements, want %d", n, 1+32*4)
+	// Per tenant: lock (releasing the worker's previous lock) and set the
+	// path, read the versions, the migration with its version row; per
+	// worker (at most 4), one final unlock and reset; one list query.
+	if n := counter.calls.Load(); n < 1+32*3+1 || n > 1+32*3+4 {
+		t.Errorf("migrating 32 tenants by one migration: %d statements, want %d to %d", n, 1+32*3+1, 1+32*3+4)
 	}
 }
 

@@ -23,56 +23,100 @@ type appliedRow struct {
 // migrations it applied or rolled back.
 type action func(ctx context.Context, conn *sql.Conn, t target, applied []appliedRow) ([]MigrationResult, error)
 
-// cleanupTimeout bounds the unlock-and-reset that ends every schema run. It
+// cleanupTimeout bounds the unlock-and-reset that ends every session. It
 // runs with context.WithoutCancel, so a cancelled run still gives its lock
 // back; the timeout only guards against a dead network.
 const cleanupTimeout = 30 * time.Second
 
-// runSchema pins conn to t for one run: it takes the schema's advisory lock,
-// sets search_path, makes sure the version table exists (for an up run),
-// reads and checks the applied versions, calls act, then releases the lock
-// and resets search_path to the session default. If that last step fails,
-// the connection is discarded (closed, never returned to the pool) and ok is
-// false: no pooled connection can be left on a tenant path or holding a lock.
-func (m *Migrator) runSchema(ctx context.Context, conn *sql.Conn, t target, create bool, act action) (res Result, ok bool) {
+// session is one pinned connection used for schema runs: a single run
+// (MigrateTenant, MigrateShared) or all the runs of one worker of
+// MigrateTenants. After a run the connection still holds that schema's
+// advisory lock and search_path (held); the next run's lock statement
+// releases the lock in the same round trip, and release ends it all. So a
+// worker pays one round trip per tenant less than lock-run-unlock would,
+// while no connection ever goes back to the pool with a lock or a tenant
+// path.
+type session struct {
+	conn *sql.Conn
+	held string // schema whose lock the connection still holds, or ""
+}
+
+// newSession pins a connection.
+func (m *Migrator) newSession(ctx context.Context) (*session, error) {
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &session{conn: conn}, nil
+}
+
+// release gives the session's lock back, resets search_path to the session
+// default and returns the connection to the pool; if that fails the
+// connection is discarded (closed, never reused), which ends its server
+// session and so releases any lock. It runs with a context cancellation
+// cannot interrupt.
+func (s *session) release(ctx context.Context) {
+	if s.conn == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	const reset = `set_config('search_path', (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'), false)`
+	var err error
+	if s.held != "" {
+		_, err = s.conn.ExecContext(cctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0)), `+reset, lockKey(s.held))
+	} else {
+		_, err = s.conn.ExecContext(cctx, `SELECT `+reset)
+	}
+	if err != nil {
+		discard(s.conn)
+	} else {
+		s.conn.Close()
+	}
+	s.conn, s.held = nil, ""
+}
+
+// broken discards the session's connection after an error that leaves it
+// in doubt.
+func (s *session) broken() {
+	discard(s.conn)
+	s.conn, s.held = nil, ""
+}
+
+// runSchema runs act in schema t on the session's connection: it takes the
+// schema's advisory lock and sets search_path (releasing the previous run's
+// lock in the same statement), makes sure the version table exists (for an
+// up run), reads and checks the applied versions and calls act. The lock and
+// path stay on the session until the next run or release. If the lock
+// statement fails, the connection is discarded and ok is false.
+func (m *Migrator) runSchema(ctx context.Context, s *session, t target, create bool, act action) (res Result, ok bool) {
 	start := time.Now()
 	res = Result{Tenant: t.tenant, Schema: t.schema}
-	ok = true
 	defer func() { res.Duration = time.Since(start) }()
 
-	exists, hasTable, err := m.lockSchema(ctx, conn, t)
+	exists, hasTable, err := m.lockSchema(ctx, s, t)
 	if err != nil {
-		// The connection is in doubt (it may hold the lock, or be on
-		// the tenant's path): discard it, which ends its session and so
+		// The connection is in doubt (it may hold a lock, or be on a
+		// tenant's path): discard it, which ends its session and so
 		// releases any lock.
-		discard(conn)
+		s.broken()
 		res.Err = fmt.Errorf("migrator: schema %q: locking: %w", t.schema, err)
 		return res, false
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		_, err := conn.ExecContext(cctx,
-			`SELECT pg_advisory_unlock(hashtextextended($1, 0)),
-			        set_config('search_path', (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'), false)`,
-			lockKey(t.schema))
-		if err != nil {
-			discard(conn)
-			ok = false
-		}
-	}()
+	s.held = t.schema
+	conn := s.conn
 
 	if !exists {
 		if t.tenant != "" {
 			res.Err = &tenantpath.UnknownTenantError{Tenant: t.tenant, Schema: t.schema}
-			return res, ok
+			return res, true
 		}
 		if !create {
-			return res, ok
+			return res, true
 		}
 		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+tenantpath.QuoteIdentifier(t.schema)); err != nil {
 			res.Err = fmt.Errorf("migrator: creating shared schema %q: %w", t.schema, err)
-			return res, ok
+			return res, true
 		}
 	}
 	var applied []appliedRow
@@ -80,12 +124,12 @@ func (m *Migrator) runSchema(ctx context.Context, conn *sql.Conn, t target, crea
 		applied, err = m.readApplied(ctx, conn, t.schema)
 		if err != nil {
 			res.Err = err
-			return res, ok
+			return res, true
 		}
 	} else if create {
 		if _, err := conn.ExecContext(ctx, m.createVersionTableSQL(t.schema)); err != nil {
 			res.Err = fmt.Errorf("migrator: schema %q: creating version table: %w", t.schema, err)
-			return res, ok
+			return res, true
 		}
 	}
 	if len(applied) > 0 {
@@ -94,7 +138,7 @@ func (m *Migrator) runSchema(ctx context.Context, conn *sql.Conn, t target, crea
 	res.To = res.From
 	if err := t.set.check(t.schema, applied); err != nil {
 		res.Err = err
-		return res, ok
+		return res, true
 	}
 	res.Applied, res.Err = act(ctx, conn, t, applied)
 	if n := len(res.Applied); n > 0 {
@@ -104,7 +148,7 @@ func (m *Migrator) runSchema(ctx context.Context, conn *sql.Conn, t target, crea
 			res.To = res.Applied[n-1].Version
 		}
 	}
-	return res, ok
+	return res, true
 }
 
 // versionAfterDown is the newest version still applied after a rollback.
@@ -121,27 +165,40 @@ func versionAfterDown(applied []appliedRow, done []MigrationResult) int64 {
 	return 0
 }
 
-// lockSchema takes t's advisory lock on conn and, in the same statement,
-// sets search_path and reports whether the schema and its version table
-// exist. It waits for a lock held elsewhere by polling pg_try_advisory_lock
-// (5 ms, doubling up to 250 ms) rather than blocking in pg_advisory_lock: a
-// run cancelled while waiting then leaves no server session queued for the
-// lock, which would otherwise take it after the client has gone and hold it
-// until it noticed.
-func (m *Migrator) lockSchema(ctx context.Context, conn *sql.Conn, t target) (exists, hasTable bool, err error) {
+// lockSchema takes t's advisory lock on the session's connection and, in
+// the same statement, releases the lock the session still holds from its
+// previous run, sets search_path and reports whether the schema and its
+// version table exist. (The two locks are different keys, so the order in
+// which the server evaluates them does not matter.)
+//
+// It waits for a lock held elsewhere by polling pg_try_advisory_lock (5 ms,
+// doubling up to 250 ms) rather than blocking in pg_advisory_lock: a run
+// cancelled while waiting then leaves no server session queued for the lock,
+// which would otherwise take it after the client has gone and hold it until
+// it noticed.
+func (m *Migrator) lockSchema(ctx context.Context, s *session, t target) (exists, hasTable bool, err error) {
+	const columns = `SELECT l, CASE WHEN l THEN set_config('search_path', $2, false) END,
+	        EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
+	        to_regclass($4) IS NOT NULL`
 	wait := 5 * time.Millisecond
 	for {
 		var locked bool
 		var path sql.NullString
-		err := conn.QueryRowContext(ctx,
-			`SELECT l, CASE WHEN l THEN set_config('search_path', $2, false) END,
-			        EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
-			        to_regclass($4) IS NOT NULL
+		var row *sql.Row
+		if s.held != "" {
+			row = s.conn.QueryRowContext(ctx, columns+`
+			   FROM pg_advisory_unlock(hashtextextended($5, 0)) AS u,
+			        pg_try_advisory_lock(hashtextextended($1, 0)) AS l`,
+				lockKey(t.schema), t.path, t.schema, m.table(t.schema), lockKey(s.held))
+		} else {
+			row = s.conn.QueryRowContext(ctx, columns+`
 			   FROM pg_try_advisory_lock(hashtextextended($1, 0)) AS l`,
-			lockKey(t.schema), t.path, t.schema, m.table(t.schema)).Scan(&locked, &path, &exists, &hasTable)
-		if err != nil {
+				lockKey(t.schema), t.path, t.schema, m.table(t.schema))
+		}
+		if err := row.Scan(&locked, &path, &exists, &hasTable); err != nil {
 			return false, false, err
 		}
+		s.held = ""
 		if locked {
 			return exists, hasTable, nil
 		}
@@ -369,21 +426,15 @@ func (m *Migrator) downAction(tg Target) action {
 	}
 }
 
-// pin returns a connection for one schema run.
-func (m *Migrator) pin(ctx context.Context) (*sql.Conn, error) {
-	return m.db.Conn(ctx)
-}
-
-// runOne runs act in one schema on a freshly pinned connection.
+// runOne runs act in one schema on a freshly pinned connection, and
+// releases it.
 func (m *Migrator) runOne(ctx context.Context, t target, create bool, act action) Result {
-	conn, err := m.pin(ctx)
+	s, err := m.newSession(ctx)
 	if err != nil {
 		return Result{Tenant: t.tenant, Schema: t.schema, Err: err}
 	}
-	res, ok := m.runSchema(ctx, conn, t, create, act)
-	if ok {
-		conn.Close()
-	}
+	defer s.release(ctx)
+	res, _ := m.runSchema(ctx, s, t, create, act)
 	return res
 }
 

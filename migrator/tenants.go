@@ -2,7 +2,6 @@ package migrator
 
 import (
 	"context"
-	"database/sql"
 	"sort"
 	"sync"
 )
@@ -147,14 +146,16 @@ func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, create bool
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A worker keeps one connection for all its tenants: each
-			// tenant run takes and releases its own lock and resets
-			// search_path, and a connection left in doubt is discarded
-			// and replaced.
-			var conn *sql.Conn
+			// A worker keeps one session (one pinned connection) for
+			// all its tenants: each run takes its tenant's lock and
+			// path, releasing the previous tenant's in the same
+			// statement; release at the end gives the last lock back
+			// and resets the path. A connection left in doubt is
+			// discarded and replaced.
+			var s *session
 			defer func() {
-				if conn != nil {
-					conn.Close()
+				if s != nil {
+					s.release(ctx)
 				}
 			}()
 			for {
@@ -167,16 +168,16 @@ func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, create bool
 					finish(i, Result{Tenant: ids[i], Err: err})
 					continue
 				}
-				if conn == nil {
-					if conn, err = m.pin(ctx); err != nil {
-						conn = nil
+				if s == nil {
+					if s, err = m.newSession(ctx); err != nil {
+						s = nil
 						finish(i, Result{Tenant: t.tenant, Schema: t.schema, Err: err})
 						continue
 					}
 				}
-				r, ok := m.runSchema(ctx, conn, t, create, act)
+				r, ok := m.runSchema(ctx, s, t, create, act)
 				if !ok {
-					conn = nil
+					s = nil
 				}
 				finish(i, r)
 			}

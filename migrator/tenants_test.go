@@ -115,6 +115,10 @@ func TestThreeOfFiftyFail(t *testing.T) {
 	if !slices.Equal(behind, bad) {
 		t.Errorf("status behind = %v, want %v", behind, bad)
 	}
+	if n := e.locksHeld(); n != 0 {
+		t.Errorf("%d advisory locks left after the run", n)
+	}
+	assertPoolClean(t, e)
 }
 
 func TestStopOnFirstError(t *testing.T) {
