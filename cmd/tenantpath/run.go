@@ -81,7 +81,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.registryTable, "registry-table", migrator.DefaultRegistryTable, "tenant registry table name")
 	fs.StringVar(&o.only, "only", "", "comma-separated tenant ids to run (default all)")
 	fs.StringVar(&o.except, "except", "", "comma-separated tenant ids to leave out")
-	fs.IntVar(&o.parallel, "parallel", 0, "tenants migrated at once (default: 4)")
+	fs.IntVar(&o.parallel, "parallel", 0, "tenants migrated at once (default 8)")
 	fs.BoolVar(&o.continueOnError, "continue-on-error", false, "keep migrating other tenants after one fails")
 	fs.BoolVar(&o.json, "json", false, "print one JSON document instead of text")
 	fs.IntVar(&o.steps, "steps", 0, "rollback: number of migrations to roll back")
@@ -209,9 +209,11 @@ func dispatch(ctx context.Context, words []string, o *options, out *printer) (in
 		return exitFailure, err
 	}
 	defer db.Close()
+	// Workers mostly wait for round trips, so more of them than cores
+	// pays (see docs/migrator.md); each holds one connection.
 	workers := o.parallel
 	if workers <= 0 {
-		workers = 4
+		workers = 8
 	}
 	db.SetMaxOpenConns(workers + 1)
 	db.SetMaxIdleConns(workers + 1)
