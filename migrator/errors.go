@@ -44,11 +44,6 @@ var (
 	// is marked as non-transactional: it cannot run inside the caller's
 	// transaction. Create handles such migrations itself.
 	ErrNonTransactional = errors.New("migrator: a non-transactional migration cannot join a transaction")
-
-	// ErrNoRegistry is returned by registry operations when the Migrator
-	// takes its tenant list from a callback ([WithTenantSource]) and so
-	// keeps no registry.
-	ErrNoRegistry = errors.New("migrator: no tenant registry (tenants come from WithTenantSource)")
 )
 
 // ParseError reports a migration file that cannot be read: a name that does

@@ -5,14 +5,17 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/migrator"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -223,5 +226,44 @@ func TestTenantsQuery(t *testing.T) {
 	doc := decode[map[string]any](t, c.mustRun(exitOK, "migrate", "tenants", "--json", "--tenants-query", q))
 	if ts, _ := doc["tenants"].([]any); len(ts) != 2 {
 		t.Fatalf("migrate: %v", doc)
+	}
+}
+
+func TestProgressOutput(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) || isTerminal(&bytes.Buffer{}) {
+		t.Fatal("a file or a buffer taken for a terminal")
+	}
+	if dev, err := os.Open(os.DevNull); err == nil {
+		defer dev.Close()
+		if !isTerminal(dev) { // a character device, as a terminal is
+			t.Fatal("character device not detected")
+		}
+	}
+
+	var tty bytes.Buffer
+	p := &printer{w: &tty, tty: true}
+	for i := 1; i <= 4; i++ {
+		r := migrator.Result{Tenant: strconv.Itoa(i), Schema: "org_" + strconv.Itoa(i)}
+		if i == 2 {
+			r.Err = errors.New("boom")
+		}
+		p.progress(migrator.Progress{Done: i, Total: 4, Failed: min(i/2, 1), Last: r})
+	}
+	out := tty.String()
+	if !strings.HasPrefix(out, "\r[") || !strings.Contains(out, "4/4 tenants, 1 failed") || !strings.HasSuffix(out, "\n") {
+		t.Fatalf("terminal progress: %q", out)
+	}
+
+	var plain bytes.Buffer
+	p = &printer{w: &plain}
+	p.progress(migrator.Progress{Done: 1, Total: 2, Last: migrator.Result{Tenant: "a", Schema: "org_a", From: 1, To: 2}})
+	p.progress(migrator.Progress{Done: 2, Total: 2, Failed: 1, Last: migrator.Result{Tenant: "b", Schema: "org_b", Err: errors.New("boom")}})
+	if got := plain.String(); strings.Contains(got, "\r") || !strings.Contains(got, "ok   a (org_a): 1 -> 2") || !strings.Contains(got, "FAIL b (org_b): boom") {
+		t.Fatalf("plain progress: %q", got)
 	}
 }
