@@ -18,6 +18,9 @@ import (
 //
 // The default mode sends a switch only when the tenant changes;
 // TransactionPooling wraps every read in BEGIN, a local switch and COMMIT.
+// Besides time and allocations it reports stmts/op: the statements (round
+// trips) the driver sends per read, the number that does not depend on the
+// machine.
 func BenchmarkTransactionPoolingCost(b *testing.B) {
 	e := newEnv(b, "10", "11")
 	for _, bd := range baseDrivers {
@@ -36,20 +39,26 @@ func BenchmarkTransactionPoolingCost(b *testing.B) {
 				{"alternating", []string{"10", "11"}},
 			} {
 				b.Run(bd.name+"/"+mode.name+"/"+pattern.name, func(b *testing.B) {
-					db := e.open(b, bd, pgtest.DSN(b), true, mode.opts...)
+					rec := &recorder{Connector: bd.connector(b, pgtest.DSN(b), true)}
+					db := openWrapped(b, rec, append([]tenantpath.Option{tenantpath.WithNaming(e.naming)}, mode.opts...)...)
 					db.SetMaxOpenConns(1)
 					ctxs := make([]context.Context, len(pattern.ids))
 					for i, id := range pattern.ids {
 						ctxs[i] = tenantpath.WithTenant(context.Background(), id)
 						mustRead(b, ctxs[i], db, id)
 					}
-					b.ResetTimer()
+					rec.take()
+					n := 0
 					for i := 0; b.Loop(); i++ {
 						ctx := ctxs[i%len(ctxs)]
 						if _, err := readTenant(ctx, db); err != nil {
 							b.Fatal(err)
 						}
+						n++
 					}
+					// Statements the driver hands to the base driver per read
+					// (BEGIN and COMMIT included): each is a round trip.
+					b.ReportMetric(float64(len(rec.take()))/float64(n), "stmts/op")
 				})
 			}
 		}

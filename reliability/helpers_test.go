@@ -311,8 +311,21 @@ func (c *recordingConn) PrepareContext(ctx context.Context, q string) (driver.St
 
 func (c *recordingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	c.r.add("BEGIN")
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return recordingTx{Tx: tx, r: c.r}, nil
 }
+
+// recordingTx logs the end of a transaction begun through a recordingConn.
+type recordingTx struct {
+	driver.Tx
+	r *recorder
+}
+
+func (t recordingTx) Commit() error   { t.r.add("COMMIT"); return t.Tx.Commit() }
+func (t recordingTx) Rollback() error { t.r.add("ROLLBACK"); return t.Tx.Rollback() }
 
 func (c *recordingConn) Ping(ctx context.Context) error {
 	if p, ok := c.Conn.(driver.Pinger); ok {
