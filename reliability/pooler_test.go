@@ -37,27 +37,42 @@ func TestSessionPoolerNeverLeaks(t *testing.T) {
 }
 
 // interleave runs the deterministic two-client interleaving: client A
-// reads tenant 10, client B reads tenant 11, rounds times, each client with
-// a pool of one connection, behind a pooler with one server connection. It
-// returns how many of the 2*rounds reads saw another tenant's rows.
-func interleave(t *testing.T, a, b *sql.DB, rounds int) (wrong int) {
+// reads tenant 10 and writes a row into its `writes` table, then client B
+// does the same for tenant 11, rounds times, each client with a pool of one
+// connection, behind a pooler with one server connection. It returns how
+// many reads saw another tenant's rows and how many rows landed in another
+// tenant's table.
+func interleave(t *testing.T, e *env, a, b *sql.DB, rounds int) (wrongReads, wrongWrites int) {
 	t.Helper()
 	ctx := context.Background()
-	in10, in11 := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
-	read := func(ctx context.Context, db *sql.DB, want string) {
-		got, err := readTenant(ctx, db)
+	for _, id := range []string{"10", "11"} {
+		e.exec("TRUNCATE " + tenantpath.QuoteIdentifier(e.schema(id)) + ".writes")
+	}
+	step := func(db *sql.DB, id string) {
+		tctx := tenantpath.WithTenant(ctx, id)
+		got, err := readTenant(tctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != want {
-			wrong++
+		if got != id {
+			wrongReads++
+		}
+		if _, err := db.ExecContext(tctx, "INSERT INTO writes VALUES ($1)", id); err != nil {
+			t.Fatal(err)
 		}
 	}
 	for range rounds {
-		read(in10, a, "10") // A switches to 10, or trusts its memory
-		read(in11, b, "11") // B does the same for 11, on the same server connection
+		step(a, "10") // A switches to 10, or trusts its memory
+		step(b, "11") // B does the same for 11, on the same server connection
 	}
-	return wrong
+	for _, id := range []string{"10", "11"} {
+		var n int
+		if err := e.admin.QueryRow("SELECT count(*) FROM "+tenantpath.QuoteIdentifier(e.schema(id))+".writes WHERE tenant <> $1", id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		wrongWrites += n
+	}
+	return wrongReads, wrongWrites
 }
 
 // Behind PgBouncer in pool_mode=transaction, with one server connection
@@ -80,6 +95,9 @@ func interleave(t *testing.T, a, b *sql.DB, rounds int) (wrong int) {
 func TestTransactionPooler(t *testing.T) {
 	ids := tenantIDs(8)
 	e := newEnv(t, append([]string{"10", "11"}, ids...)...)
+	for _, id := range []string{"10", "11"} {
+		e.exec("CREATE TABLE " + tenantpath.QuoteIdentifier(e.schema(id)) + ".writes (tenant text)")
+	}
 	bouncer := pgtest.StartPgBouncer(t, "transaction", 1)
 	forEachDriver(t, func(t *testing.T, bd baseDriver) {
 		const rounds = 50
@@ -88,10 +106,11 @@ func TestTransactionPooler(t *testing.T) {
 			b := e.open(t, bd, bouncer, true)
 			a.SetMaxOpenConns(1)
 			b.SetMaxOpenConns(1)
-			wrong := interleave(t, a, b, rounds)
-			t.Logf("transaction pooler, default mode, %s: %d reads interleaved, %d leaks (reads of the wrong tenant)", bd.name, 2*rounds, wrong)
-			if wrong == 0 {
-				t.Fatal("the default mode never read the wrong tenant behind a transaction pooler; the README says it is unsafe there: which is it?")
+			reads, writes := interleave(t, e, a, b, rounds)
+			t.Logf("transaction pooler, default mode, %s: %d reads and %d autocommit writes interleaved: %d reads of the wrong tenant, %d rows written into the wrong tenant",
+				bd.name, 2*rounds, 2*rounds, reads, writes)
+			if reads == 0 || writes == 0 {
+				t.Fatal("the default mode never read or wrote the wrong tenant behind a transaction pooler; the README says it is unsafe there: which is it?")
 			}
 		})
 		t.Run("TransactionPooling", func(t *testing.T) {
@@ -99,10 +118,10 @@ func TestTransactionPooler(t *testing.T) {
 			b := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
 			a.SetMaxOpenConns(1)
 			b.SetMaxOpenConns(1)
-			wrong := interleave(t, a, b, rounds)
-			t.Logf("transaction pooler, TransactionPooling, %s: %d reads interleaved, %d leaks", bd.name, 2*rounds, wrong)
-			if wrong != 0 {
-				t.Fatalf("%d reads of the wrong tenant with TransactionPooling", wrong)
+			reads, writes := interleave(t, e, a, b, rounds)
+			t.Logf("transaction pooler, TransactionPooling, %s: %d reads and %d autocommit writes interleaved: %d leaks", bd.name, 2*rounds, 2*rounds, reads+writes)
+			if reads+writes != 0 {
+				t.Fatalf("with TransactionPooling, %d reads of the wrong tenant and %d rows written into the wrong tenant", reads, writes)
 			}
 
 			// Both clients at once, each with a pool of 4, over the one
