@@ -292,7 +292,10 @@ func (m *Migrator) Exists(ctx context.Context, tenant string) (bool, error) {
 // CheckReport is the result of [Migrator.Check].
 type CheckReport struct {
 	// Orphans are schemas whose names the naming maps back to a tenant
-	// id, but whose tenant is not listed.
+	// id, but whose tenant is not listed. With an empty Prefix (and no
+	// Parse) every valid, non-shared schema maps back to a tenant id, so
+	// an application schema such as "extensions" would be listed: use a
+	// prefix, or list such schemas as shared.
 	Orphans []string
 	// Missing are listed tenants whose schema does not exist.
 	Missing []string
