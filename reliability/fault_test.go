@@ -172,36 +172,9 @@ func TestCancellationNeverLeaks(t *testing.T) {
 		db.SetMaxIdleConns(4)
 		w := newWorkload(t, db, ids, true)
 
-		// Part 1: random deadlines (0 to 40ms) and random cancellations by
-		// another goroutine, on every kind of operation.
-		var cancelled atomic.Int64
-		var wg sync.WaitGroup
-		deadline := time.Now().Add(30 * time.Second)
-		for g := range 16 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
-				for i := 0; i < 150 && time.Now().Before(deadline); i++ {
-					var ctx context.Context
-					var cancel context.CancelFunc
-					if rng.IntN(2) == 0 {
-						ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rng.IntN(40000))*time.Microsecond)
-					} else {
-						ctx, cancel = context.WithCancel(context.Background())
-						after := time.Duration(rng.IntN(3000)) * time.Microsecond
-						go func() { time.Sleep(after); cancel() }()
-					}
-					errsBefore := w.errs.Load()
-					w.randomOp(ctx, rng)
-					if w.errs.Load() != errsBefore && ctx.Err() != nil {
-						cancelled.Add(1)
-					}
-					cancel()
-				}
-			}()
-		}
-		wg.Wait()
+		// Part 1: random deadlines and random cancellations by another
+		// goroutine, on every kind of operation.
+		cancelled := randomCancellations(w, 4, 300) // as many workers as connections: no waiting for the pool
 		randomFailed := rec.failedSwitches()
 
 		// Part 2: cancelled exactly while the switch is being sent, for
@@ -240,7 +213,7 @@ func TestCancellationNeverLeaks(t *testing.T) {
 
 		t.Logf("cancellation, %s: %d ops, %d cut short by their context, %d errors, %d switches failed on the wire (random part), "+
 			"%d switches cancelled on purpose (%d failed on the wire, %d surfaced as SwitchError), %d connections still open after a failed switch, %d leaks; then %s",
-			bd.name, w.ops.Load(), cancelled.Load(), w.errs.Load(), randomFailed, hooked.Load(), onPurpose, switchErrs, open,
+			bd.name, w.ops.Load(), cancelled, w.errs.Load(), randomFailed, hooked.Load(), onPurpose, switchErrs, open,
 			w.leaks.Load(), clean.summary("clean run"))
 		if w.leaks.Load()+clean.leaks.Load() != 0 {
 			t.Fatalf("%d leaks", w.leaks.Load()+clean.leaks.Load())
@@ -256,6 +229,74 @@ func TestCancellationNeverLeaks(t *testing.T) {
 		}
 		if clean.errs.Load() != 0 {
 			t.Fatalf("%d errors after the cancellations stopped", clean.errs.Load())
+		}
+	})
+}
+
+// randomCancellations runs ops operations on each of workers goroutines,
+// each with a context that hits its deadline (0 to 60ms) or is cancelled by
+// another goroutine (after 0 to 60ms), and returns how many operations
+// failed with their context done.
+func randomCancellations(w *workload, workers, ops int) int64 {
+	var cancelled atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(30 * time.Second)
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
+			for i := 0; i < ops && time.Now().Before(deadline); i++ {
+				var ctx context.Context
+				var cancel context.CancelFunc
+				if rng.IntN(2) == 0 {
+					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rng.IntN(60000))*time.Microsecond)
+				} else {
+					ctx, cancel = context.WithCancel(context.Background())
+					after := time.Duration(rng.IntN(60000)) * time.Microsecond
+					go func() { time.Sleep(after); cancel() }()
+				}
+				errsBefore := w.errs.Load()
+				w.randomOp(ctx, rng)
+				if w.errs.Load() != errsBefore && ctx.Err() != nil {
+					cancelled.Add(1)
+				}
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return cancelled.Load()
+}
+
+// Random cancellations in TransactionPooling mode behind PgBouncer in
+// pool_mode=transaction: a call cancelled between BEGIN, the local switch,
+// the statement and COMMIT must never leave a path behind for another
+// client's statement.
+func TestCancellationTransactionPoolerNeverLeaks(t *testing.T) {
+	ids := tenantIDs(8)
+	e := newEnv(t, ids...)
+	bouncer := pgtest.StartPgBouncer(t, "transaction", 2)
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		db := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+		db.SetMaxOpenConns(4)
+		w := &workload{t: t, db: db, ids: ids, faults: true, noPrepared: true}
+		cancelled := randomCancellations(w, 4, 150)
+		// A second client, never cancelled, shares the server connections.
+		other := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+		other.SetMaxOpenConns(4)
+		clean := &workload{t: t, db: other, ids: ids, noPrepared: true}
+		clean.run(context.Background(), 8, 40, time.Now().Add(30*time.Second))
+		again := &workload{t: t, db: db, ids: ids, noPrepared: true}
+		again.run(context.Background(), 8, 40, time.Now().Add(30*time.Second))
+		t.Logf("cancellation behind a transaction pooler, TransactionPooling, %s: %d ops, %d cut short by their context, %d errors, %d leaks; then %s; %s",
+			bd.name, w.ops.Load(), cancelled, w.errs.Load(), w.leaks.Load(),
+			clean.summary("another client"), again.summary("the same client"))
+		if w.leaks.Load()+clean.leaks.Load()+again.leaks.Load() != 0 {
+			t.Fatal("leaks")
+		}
+		if clean.errs.Load()+again.errs.Load() != 0 {
+			t.Fatalf("%d errors after the cancellations stopped", clean.errs.Load()+again.errs.Load())
 		}
 	})
 }
