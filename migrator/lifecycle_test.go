@@ -578,3 +578,50 @@ func TestCreateHealsMissingSchema(t *testing.T) {
 		t.Fatalf("Check after re-create = %+v, %v", rep, err)
 	}
 }
+
+// A Go migration that fails during Create rolls the whole creation back.
+func TestCreateGoMigrationFails(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	refuse := errors.New("seed refused")
+	m := e.migrator(basicFS(), migrator.WithGoMigration(migrator.TenantSet, migrator.GoMigration{
+		Version: 3, Name: "seed",
+		Up: func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO users (email) VALUES ('a')"); err != nil {
+				return err
+			}
+			return refuse
+		},
+	}))
+	err := m.Create(ctx, "g")
+	var me *migrator.MigrationError
+	if !errors.Is(err, refuse) || !errors.As(err, &me) || me.Version != 3 {
+		t.Fatalf("err = %v, want the Go migration's error in a MigrationError", err)
+	}
+	if e.schemaExists(e.schema("g")) {
+		t.Fatal("schema left behind")
+	}
+	if ids, _ := m.List(ctx); len(ids) != 0 {
+		t.Fatalf("registry %v", ids)
+	}
+}
+
+// An id from the tenant source that the naming refuses is a failed result
+// of its own; the others run.
+func TestInvalidTenantFromSource(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	createTenants(t, e.migrator(basicFS()), 2)
+	m := e.migrator(basicFS(), migrator.WithTenantSource(func(context.Context) ([]string, error) {
+		return []string{"0", "1", "Not Valid"}, nil
+	}))
+	res, err := m.MigrateTenants(ctx, migrator.ContinueOnError())
+	var pe *migrator.PartialError
+	if !errors.As(err, &pe) || !slices.Equal(pe.FailedTenants(), []string{"Not Valid"}) ||
+		!errors.Is(pe.Failed[0].Err, tenantpath.ErrInvalidTenant) || pe.Succeeded != 2 || len(res) != 3 {
+		t.Fatalf("MigrateTenants: %v", err)
+	}
+	if rep, err := m.Check(ctx); err != nil || !slices.Equal(rep.Invalid, []string{"Not Valid"}) {
+		t.Fatalf("Check = %+v, %v", rep, err)
+	}
+}

@@ -112,7 +112,9 @@ func WithTenantSource(fn func(ctx context.Context) ([]string, error)) Option {
 
 // WithWorkers sets how many tenants are migrated at once by default. Without
 // it the count follows the pool: db.Stats().MaxOpenConnections when set, else
-// 4. Each worker holds one connection while it runs.
+// 8. Each worker holds one connection while it runs. Workers spend most of
+// their time waiting for round trips, so more workers than server cores
+// usually pays.
 func WithWorkers(n int) Option {
 	return func(c *config) error {
 		if n < 1 {

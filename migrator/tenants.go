@@ -63,7 +63,7 @@ func (m *Migrator) runConfig(opts []RunOption) runConfig {
 		rc.workers = m.db.Stats().MaxOpenConnections
 	}
 	if rc.workers == 0 {
-		rc.workers = 4
+		rc.workers = 8
 	}
 	return rc
 }
