@@ -83,6 +83,66 @@ func TestKilledBackendsNeverLeak(t *testing.T) {
 	})
 }
 
+// Backends killed at random behind PgBouncer in pool_mode=transaction, in
+// TransactionPooling mode: the pooler hands the next transaction to another
+// server connection, never to a session the driver relies on, so a kill
+// costs the statement in flight and nothing else.
+func TestKilledBackendsTransactionPoolerNeverLeak(t *testing.T) {
+	ids := tenantIDs(8)
+	e := newEnv(t, ids...)
+	bouncer := pgtest.StartPgBouncer(t, "transaction", 3)
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		db := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+		db.SetMaxOpenConns(4)
+		w := &workload{t: t, db: db, ids: ids, faults: true, noPrepared: true}
+		var kills atomic.Int64
+		stop := make(chan struct{})
+		var killer sync.WaitGroup
+		killer.Add(1)
+		go func() {
+			defer killer.Done()
+			rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Duration(5+rng.IntN(15)) * time.Millisecond):
+				}
+				// PgBouncer's server connections are the backends whose
+				// last statement was the workload's (or the driver's).
+				var n int64
+				err := e.admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM (
+					SELECT pid FROM pg_stat_activity
+					 WHERE pid <> pg_backend_pid() AND (query LIKE '%FROM notes%' OR query LIKE '%set_config%')
+					 ORDER BY random() LIMIT 1) victim`).Scan(&n)
+				if err != nil {
+					t.Errorf("killer: %v", err)
+					return
+				}
+				kills.Add(n)
+			}
+		}()
+		w.run(context.Background(), 4, 150, time.Now().Add(40*time.Second))
+		close(stop)
+		killer.Wait()
+		faultErrs := w.errs.Load()
+		time.Sleep(300 * time.Millisecond) // PgBouncer notices the last killed server connections
+		clean := &workload{t: t, db: db, ids: ids, noPrepared: true}
+		clean.run(context.Background(), 4, 50, time.Now().Add(20*time.Second))
+		t.Logf("kill backends behind a transaction pooler, TransactionPooling, %s: %d ops under fire, %d kills, %d errors surfaced, %d leaks; then %s",
+			bd.name, w.ops.Load(), kills.Load(), faultErrs, w.leaks.Load(), clean.summary("clean run"))
+		if w.leaks.Load()+clean.leaks.Load() != 0 {
+			t.Fatal("leaks")
+		}
+		if kills.Load() == 0 {
+			t.Fatal("no backend was killed: the scenario did not happen")
+		}
+		if clean.errs.Load() != 0 {
+			t.Fatalf("the pool did not recover: %d errors after the faults stopped", clean.errs.Load())
+		}
+	})
+}
+
 // restartable returns a server the test may restart: the package's own, or
 // (when the tests use an external server through TENANTPATH_TEST_DSN) a
 // private one started for this test.
