@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ const cleanupTimeout = 30 * time.Second
 type session struct {
 	conn *sql.Conn
 	held string // schema whose lock the connection still holds, or ""
+	runs int    // schema runs started on conn
 }
 
 // newSession pins a connection.
@@ -76,6 +78,13 @@ func (s *session) release(ctx context.Context) {
 	s.conn, s.held = nil, ""
 }
 
+// lostConnection reports whether err says the connection was gone before
+// the statement was sent (as pgx and lib/pq report a connection closed by a
+// previous failure), so the statement can safely be tried on another one.
+func lostConnection(err error) bool {
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
+}
+
 // broken discards the session's connection after an error that leaves it
 // in doubt.
 func (s *session) broken() {
@@ -94,6 +103,7 @@ func (m *Migrator) runSchema(ctx context.Context, s *session, t target, create b
 	res = Result{Tenant: t.tenant, Schema: t.schema}
 	defer func() { res.Duration = time.Since(start) }()
 
+	s.runs++
 	exists, hasTable, err := m.lockSchema(ctx, s, t)
 	if err != nil {
 		// The connection is in doubt (it may hold a lock, or be on a

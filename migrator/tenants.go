@@ -175,9 +175,21 @@ func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, create bool
 						continue
 					}
 				}
+				reused := s.runs > 0
 				r, ok := m.runSchema(ctx, s, t, create, act)
 				if !ok {
 					s = nil
+					// The connection died during the previous
+					// tenant's run (a killed backend, say): that
+					// is not this tenant's failure. Try it once on
+					// a fresh connection.
+					if reused && lostConnection(r.Err) && ctx.Err() == nil {
+						if s, err = m.newSession(ctx); err != nil {
+							s = nil
+						} else if r, ok = m.runSchema(ctx, s, t, create, act); !ok {
+							s = nil
+						}
+					}
 				}
 				finish(i, r)
 			}

@@ -339,3 +339,43 @@ func TestThousandTenants(t *testing.T) {
 		}
 	}
 }
+
+// A worker whose connection dies during one tenant's migration (here the
+// migration terminates its own backend) reports that tenant, and goes on
+// with the next tenants on a fresh connection: they do not inherit the
+// failure.
+func TestKilledConnectionFailsOnlyItsTenant(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	createTenants(t, e.migrator(basicFS()), 5)
+	kill := migrator.GoMigration{Version: 3, Name: "kill", Up: func(ctx context.Context, tx *sql.Tx) error {
+		var schema string
+		if err := tx.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return err
+		}
+		if schema == e.schema("1") {
+			_, err := tx.ExecContext(ctx, "SELECT pg_terminate_backend(pg_backend_pid())")
+			return err
+		}
+		return nil
+	}}
+	m := e.migrator(basicFS(), migrator.WithGoMigration(migrator.TenantSet, kill))
+	_, err := m.MigrateTenants(ctx, migrator.Workers(1), migrator.ContinueOnError())
+	var pe *migrator.PartialError
+	if !errors.As(err, &pe) || !slices.Equal(pe.FailedTenants(), []string{"1"}) || pe.Succeeded != 4 {
+		t.Fatalf("err = %v; want tenant 1 alone to fail", err)
+	}
+	if got := e.versions(e.schema("1")); !equal(got, []int64{1, 2}) {
+		t.Fatalf("tenant 1 at %v", got)
+	}
+	// The terminated backend gives its locks back as it exits, which may
+	// be a moment after its client saw the error.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.locksHeld() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d advisory locks left", e.locksHeld())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	assertPoolClean(t, e)
+}
