@@ -294,8 +294,8 @@ func TestCancellationNeverLeaks(t *testing.T) {
 }
 
 // randomCancellations runs ops operations on each of workers goroutines,
-// each with a context that hits its deadline (0 to 60ms) or is cancelled by
-// another goroutine (after 0 to 60ms), and returns how many operations
+// each with a context that hits its deadline or is cancelled by another
+// goroutine after a random delay, and returns how many operations
 // failed with their context done.
 func randomCancellations(w *workload, workers, ops int) int64 {
 	var cancelled atomic.Int64
@@ -307,13 +307,15 @@ func randomCancellations(w *workload, workers, ops int) int64 {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
 			for i := 0; i < ops && time.Now().Before(deadline); i++ {
+				// Up to 2ms, 10ms or 60ms: short enough to land inside a
+				// statement whether the machine is idle or loaded.
+				after := time.Duration(rng.IntN([]int{2000, 10000, 60000}[rng.IntN(3)])) * time.Microsecond
 				var ctx context.Context
 				var cancel context.CancelFunc
 				if rng.IntN(2) == 0 {
-					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rng.IntN(60000))*time.Microsecond)
+					ctx, cancel = context.WithTimeout(context.Background(), after)
 				} else {
 					ctx, cancel = context.WithCancel(context.Background())
-					after := time.Duration(rng.IntN(60000)) * time.Microsecond
 					go func() { time.Sleep(after); cancel() }()
 				}
 				errsBefore := w.errs.Load()
