@@ -84,8 +84,10 @@ func backendMemory(ctx context.Context, db *sql.DB) (contexts, rssAnon int64, er
 // backend's memory: its memory contexts (backend-MB) and its private
 // resident memory (rss-anon-MB), with the time per tenant served. With
 // MaxTenantsPerConn(limit) the pool retires the connection after limit
-// tenants, and the measured backend is the last one opened (conns: how
-// many were opened). Run it with -benchtime 1x: one pass is the result.
+// tenants (conns: how many were opened); peak-* is then measured on each
+// connection just before its last tenant, the most any backend held, while
+// backend-MB is the replacement left at the end. Run it with -benchtime 1x:
+// one pass is the result.
 func BenchmarkBackendMemory(b *testing.B) {
 	dsn := pgtestDSNWithFixture(b, memPrefix, memTenants, memFixtureBody())
 	query := memQuery()
@@ -111,7 +113,17 @@ func BenchmarkBackendMemory(b *testing.B) {
 					}
 					start := time.Now()
 					var v sql.NullInt64
+					var peak, peakRSS int64
 					for i := range n {
+						if limit > 0 && i%limit == limit-1 {
+							// The connection has served limit-1 tenants and
+							// retires after the next: this is its peak.
+							m, rss, err := backendMemory(ctx, db)
+							if err != nil {
+								b.Fatal(err)
+							}
+							peak, peakRSS = max(peak, m), max(peakRSS, rss)
+						}
 						tctx := tenantpath.WithTenant(ctx, strconv.Itoa(i))
 						if err := db.QueryRowContext(tctx, query, 1).Scan(&v, &v, &v, &v, &v, &v, &v, &v, &v, &v,
 							&v, &v, &v, &v, &v, &v, &v, &v, &v, &v); err != nil {
@@ -124,6 +136,13 @@ func BenchmarkBackendMemory(b *testing.B) {
 						b.Fatal(err)
 					}
 					db.Close()
+					if limit == 0 {
+						peak, peakRSS = after, afterRSS
+					}
+					b.ReportMetric(float64(peak)/(1<<20), "peak-backend-MB")
+					if peakRSS >= 0 {
+						b.ReportMetric(float64(peakRSS)/(1<<20), "peak-rss-anon-MB")
+					}
 					b.ReportMetric(float64(after)/(1<<20), "backend-MB")
 					b.ReportMetric(float64(before)/(1<<20), "fresh-backend-MB")
 					if afterRSS >= 0 {

@@ -14,13 +14,14 @@ import (
 // move a session to another tenant's path: tenantpath's switch as it is
 // sent today (simple protocol, so parsed and planned on every switch), the
 // same statement with parameters (prepared once per connection by pgx's
-// statement cache), and a plain SET. Each op moves to the next of 100
-// tenants. server-cpu-µs/op is the backend's CPU per switch.
+// statement cache), a plain SET, and the two halves of tenantpath's
+// statement alone. Each op moves to the next of 100 tenants.
+// server-cpu-µs/op is the backend's CPU per op.
 func BenchmarkSwitchStatement(b *testing.B) {
 	dsn := benchFixture(b)
 	ctx := context.Background()
 	const n = 100
-	type target struct{ simple, set, path, schema string }
+	type target struct{ simple, set, setConfig, lookup, path, schema string }
 	targets := make([]target, n)
 	for i := range targets {
 		schema := fixturePrefix + fmt.Sprint(i)
@@ -28,9 +29,11 @@ func BenchmarkSwitchStatement(b *testing.B) {
 		targets[i] = target{
 			simple: "SELECT pg_catalog.set_config('search_path', " + tenantpath.QuoteLiteral(path) +
 				", false) FROM pg_catalog.pg_namespace WHERE nspname = " + tenantpath.QuoteLiteral(schema),
-			set:    "SET search_path TO " + path,
-			path:   path,
-			schema: schema,
+			set:       "SET search_path TO " + path,
+			setConfig: "SELECT pg_catalog.set_config('search_path', " + tenantpath.QuoteLiteral(path) + ", false)",
+			lookup:    "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = " + tenantpath.QuoteLiteral(schema),
+			path:      path,
+			schema:    schema,
 		}
 	}
 	const prepared = "SELECT pg_catalog.set_config('search_path', $1, false) FROM pg_catalog.pg_namespace WHERE nspname = $2"
@@ -41,6 +44,10 @@ func BenchmarkSwitchStatement(b *testing.B) {
 		{"tenantpath-simple", func(c *pgx.Conn, t *target) error { _, err := c.Exec(ctx, t.simple); return err }},
 		{"prepared", func(c *pgx.Conn, t *target) error { _, err := c.Exec(ctx, prepared, t.path, t.schema); return err }},
 		{"set", func(c *pgx.Conn, t *target) error { _, err := c.Exec(ctx, t.set); return err }},
+		// The two halves of tenantpath's switch on their own (the lookup
+		// leaves the path as it is).
+		{"set_config-alone", func(c *pgx.Conn, t *target) error { _, err := c.Exec(ctx, t.setConfig); return err }},
+		{"namespace-lookup-alone", func(c *pgx.Conn, t *target) error { _, err := c.Exec(ctx, t.lookup); return err }},
 	}
 	for _, v := range variants {
 		b.Run(v.name, func(b *testing.B) {

@@ -321,17 +321,23 @@ func render(in renderInput) string {
 		p("One `*sql.DB` with one connection serves tenants 0…n-1 in turn, one statement each that reads a row by primary key from all 20 tables of the tenant's schema ")
 		p("(`t01`…`t20`, each `id int PRIMARY KEY, ref int, v int`). Then, on the same backend: `sum(total_bytes)` of `pg_backend_memory_contexts`, and `RssAnon` ")
 		p("(private resident memory) from `/proc/<pid>/status`. A fresh backend has %s MB of contexts. ", num(firstMetric(in.memory, "fresh-backend-MB")))
-		p("With `MaxTenantsPerConn(k)` the pool retires the connection after k tenants; the backend measured is the last one.\n\n")
-		p("| tenants served | MaxTenantsPerConn | backend contexts (MB) | RssAnon (MB) | connections opened | time per tenant (µs) |\n")
-		p("| ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		p("With `MaxTenantsPerConn(k)` the pool retires a connection after k tenants; the peak is measured on each connection just before its last tenant (the most any backend held), ")
+		p("and the end value is the replacement connection left open. Time per tenant is wall time under this run's load: compare it within a row group, not across runs.\n\n")
+		p("| tenants served | MaxTenantsPerConn | peak backend contexts (MB) | peak RssAnon (MB) | at the end: contexts / RssAnon (MB) | connections opened | time per tenant (µs) |\n")
+		p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, r := range in.memory {
 			n, limit := memName(r.name)
 			lim := "off"
 			if limit != "0" {
 				lim = limit
 			}
-			p("| %s | %s | %s | %s | %s | %.0f |\n", n, lim, num(r.metrics["backend-MB"]), num(r.metrics["rss-anon-MB"]),
-				num(r.metrics["conns"]), r.metrics["µs/tenant"])
+			peak, ok := r.metrics["peak-backend-MB"]
+			peakRSS := r.metrics["peak-rss-anon-MB"]
+			if !ok { // a run from before the peak was measured
+				peak, peakRSS = math.NaN(), math.NaN()
+			}
+			p("| %s | %s | %s | %s | %s / %s | %s | %.0f |\n", n, lim, num(peak), num(peakRSS),
+				num(r.metrics["backend-MB"]), num(r.metrics["rss-anon-MB"]), num(r.metrics["conns"]), r.metrics["µs/tenant"])
 		}
 		p("\n")
 	}
