@@ -10,9 +10,10 @@ import (
 type pathState uint8
 
 const (
-	// pathUnknown: nobody can say; the next call switches whatever it wants.
+	// pathUnknown: nobody can say (a fresh connection, too); the next call
+	// switches whatever it wants.
 	pathUnknown pathState = iota
-	// pathBase: the path the session started with (fresh, or after RESET).
+	// pathBase: the session's default path, after RESET.
 	pathBase
 	// pathShared: the shared schemas alone.
 	pathShared
@@ -59,9 +60,11 @@ var (
 )
 
 func newConn(inner driver.Conn, cfg *config) *conn {
-	// Nothing has been sent on a fresh connection, so it is on its base
-	// path by definition; its first tenant call switches.
-	return &conn{inner: inner, cfg: cfg, state: pathBase}
+	// A fresh connection is not necessarily on its base path: a session
+	// pooler without a reset query hands out server connections as the
+	// previous client left them. Its first call therefore always switches
+	// (a call without a tenant sends RESET).
+	return &conn{inner: inner, cfg: cfg, state: pathUnknown}
 }
 
 // ensure makes the connection's search_path what ctx asks for, before a
@@ -77,6 +80,11 @@ func (c *conn) ensure(ctx context.Context) error {
 	}
 	if c.tx != nil {
 		return c.tx.admit(want)
+	}
+	if c.cfg.txPooling {
+		// Tenant calls got a transaction of their own (pooledCall); a call
+		// without a tenant runs as it is: session state means nothing here.
+		return nil
 	}
 	switch want.kind {
 	case scopeTenant:

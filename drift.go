@@ -40,17 +40,28 @@ func (e *SchemaDriftError) Unwrap() error { return e.Err }
 // messages in another language the error is simply not recognised, and
 // passes through unchanged.
 func isPlanChanged(err error) bool {
-	var coded interface{ SQLState() string }
-	if !errors.As(err, &coded) || coded.SQLState() != "0A000" {
-		return false
-	}
-	return strings.Contains(err.Error(), "cached plan must not change result type")
+	return sqlState(err) == "0A000" && strings.Contains(err.Error(), "cached plan must not change result type")
 }
 
 // mayRetry reports whether a failed statement may run once more: only
-// outside a transaction, and only when it failed before executing.
+// outside a transaction, where a failed statement has changed nothing, and
+// only for the two ways a statement cached under another tenant's path
+// fails: a changed result type, and an operator or function that does not
+// exist for this tenant's types (a parameter typed as another tenant's enum,
+// "operator does not exist: mood = org_10.mood", SQLSTATE 42883). pgx drops
+// a cached statement that failed, so the retry is prepared afresh on the
+// current path. A genuinely wrong statement fails twice; the second error is
+// returned unchanged.
 func (c *conn) mayRetry(err error) bool {
-	return c.tx == nil && isPlanChanged(err)
+	return c.tx == nil && (isPlanChanged(err) || sqlState(err) == "42883")
+}
+
+func sqlState(err error) string {
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		return coded.SQLState()
+	}
+	return ""
 }
 
 // explain wraps a plan-change error in a SchemaDriftError.

@@ -75,3 +75,27 @@ func TestSchemaDriftBetweenTenants(t *testing.T) {
 		}
 	})
 }
+
+// A parameter typed with one tenant's enum, cached by pgx, does not fit
+// another tenant's enum of the same name ("operator does not exist",
+// 42883): retried once outside a transaction, it reads the right rows.
+func TestSchemaDriftEnumParameter(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+		e := newEnv(t, "10", "11")
+		for _, id := range []string{"10", "11"} {
+			s := tenantpath.QuoteIdentifier(e.prefix + id)
+			e.exec(fmt.Sprintf(`CREATE TYPE %[1]s.mood AS ENUM ('happy', 'sad');
+				ALTER TABLE %[1]s.notes ADD COLUMN m %[1]s.mood DEFAULT 'happy'`, s))
+		}
+		db := e.open(bd)
+		db.SetMaxOpenConns(1)
+		for _, id := range []string{"10", "11", "10", "11"} {
+			var got string
+			err := db.QueryRowContext(tenantpath.WithTenant(context.Background(), id),
+				"SELECT tenant FROM notes WHERE m = $1", "happy").Scan(&got)
+			if err != nil || got != id {
+				t.Fatalf("tenant %s: read %q, %v", id, got, err)
+			}
+		}
+	})
+}
