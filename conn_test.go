@@ -10,13 +10,14 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // A pinned *sql.Conn follows each call's context too.
 func TestPinnedConnFollowsContext(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		db := e.Open(bd)
 		ctx := context.Background()
 		conn, err := db.Conn(ctx)
 		if err != nil {
@@ -24,7 +25,7 @@ func TestPinnedConnFollowsContext(t *testing.T) {
 		}
 		defer conn.Close()
 		for _, id := range []string{"10", "11", "10"} {
-			mustRead(t, tenantpath.WithTenant(ctx, id), conn, id)
+			tptest.MustRead(t, tenantpath.WithTenant(ctx, id), conn, id)
 		}
 	})
 }
@@ -32,9 +33,9 @@ func TestPinnedConnFollowsContext(t *testing.T) {
 // DESIGN 5: sql.Conn.Raw reaches the base connection through Unwrap, and
 // whatever is done with it there makes the path unknown.
 func TestRawReachesBaseConnection(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		db := e.Open(bd)
 		ctx := context.Background()
 		ten := tenantpath.WithTenant(ctx, "10")
 		conn, err := db.Conn(ctx)
@@ -42,15 +43,15 @@ func TestRawReachesBaseConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		mustRead(t, ten, conn, "10")
-		schema11, _ := e.naming.Schema("11")
+		tptest.MustRead(t, ten, conn, "10")
+		schema11, _ := e.Naming.Schema("11")
 		err = conn.Raw(func(dc any) error {
 			u, ok := dc.(interface{ Unwrap() driver.Conn })
 			if !ok {
 				return fmt.Errorf("%T has no Unwrap", dc)
 			}
 			inner := u.Unwrap()
-			if bd.name == "pgx" {
+			if bd.Name == "pgx" {
 				if _, ok := inner.(*stdlib.Conn); !ok {
 					return fmt.Errorf("Unwrap gave %T, want *stdlib.Conn", inner)
 				}
@@ -63,15 +64,15 @@ func TestRawReachesBaseConnection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustRead(t, ten, conn, "10")
+		tptest.MustRead(t, ten, conn, "10")
 	})
 }
 
 // DESIGN 5: pgx-only argument types (Go slices) still reach pgx because
 // CheckNamedValue is forwarded.
 func TestNamedValueCheckerIsForwarded(t *testing.T) {
-	e := newEnv(t, "10")
-	db := e.open(baseDrivers[0])
+	e := tptest.NewEnv(t, "10")
+	db := e.Open(tptest.PGX)
 	ten := tenantpath.WithTenant(context.Background(), "10")
 	var n int
 	if err := db.QueryRowContext(ten, "SELECT cardinality($1::int[])", []int{1, 2, 3}).Scan(&n); err != nil || n != 3 {
@@ -90,12 +91,12 @@ func TestNamedValueCheckerIsForwarded(t *testing.T) {
 // DESIGN 5: user SQL that changes the path makes the remembered path
 // unknown, so the next call switches again.
 func TestUserPathChangesAreNoticed(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		db := e.Open(bd)
 		ctx := context.Background()
 		ten := tenantpath.WithTenant(ctx, "10")
-		s11 := tenantpath.QuoteIdentifier(e.prefix + "11")
+		s11 := tenantpath.QuoteIdentifier(e.Prefix + "11")
 		for _, q := range []string{
 			"SET search_path TO " + s11,
 			"set SEARCH_PATH = " + s11,
@@ -105,18 +106,18 @@ func TestUserPathChangesAreNoticed(t *testing.T) {
 			"DISCARD ALL",
 			"SET SESSION ROLE NONE",
 		} {
-			if q == "DISCARD ALL" && bd.name == "pgx" {
+			if q == "DISCARD ALL" && bd.Name == "pgx" {
 				continue // it also drops pgx's cached prepared statements, which pgx cannot survive
 			}
 			conn, err := db.Conn(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			mustRead(t, ten, conn, "10")
+			tptest.MustRead(t, ten, conn, "10")
 			if _, err := conn.ExecContext(ten, q); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
-			got, err := readTenant(ten, conn)
+			got, err := tptest.ReadTenant(ten, conn)
 			if err != nil || got != "10" {
 				t.Fatalf("after %q: read %q, err %v; want tenant 10's notes", q, got, err)
 			}
@@ -128,9 +129,9 @@ func TestUserPathChangesAreNoticed(t *testing.T) {
 // DESIGN 5: a switch that fails on a dead connection discards it; because
 // nothing ran yet, database/sql retries on a fresh connection.
 func TestKilledBackendIsDiscarded(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		db := e.Open(bd)
 		db.SetMaxOpenConns(1)
 		ctx := context.Background()
 		ten, eleven := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
@@ -139,7 +140,7 @@ func TestKilledBackendIsDiscarded(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ok bool
-		if err := e.admin.QueryRow("SELECT pg_terminate_backend($1)", pid).Scan(&ok); err != nil || !ok {
+		if err := e.Admin.QueryRow("SELECT pg_terminate_backend($1)", pid).Scan(&ok); err != nil || !ok {
 			t.Fatalf("terminate %d: %v %v", pid, ok, err)
 		}
 		waitGone(t, e, pid)
@@ -164,11 +165,11 @@ func TestKilledBackendIsDiscarded(t *testing.T) {
 	})
 }
 
-func waitGone(t testing.TB, e *env, pid int) {
+func waitGone(t testing.TB, e *tptest.Env, pid int) {
 	t.Helper()
 	for i := 0; i < 200; i++ {
 		var n int
-		if err := e.admin.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+		if err := e.Admin.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n == 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // Tenants at different migration versions: a cached `SELECT *` planned for
@@ -14,14 +15,14 @@ import (
 // driver retries it once and the result is the right tenant's; inside, the
 // error explains itself.
 func TestSchemaDriftBetweenTenants(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		s10, s11 := tenantpath.QuoteIdentifier(e.prefix+"10"), tenantpath.QuoteIdentifier(e.prefix+"11")
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		s10, s11 := tenantpath.QuoteIdentifier(e.Prefix+"10"), tenantpath.QuoteIdentifier(e.Prefix+"11")
 		// 10 is at version N+1 (an extra column, its own enum), 11 at N.
-		e.exec(fmt.Sprintf(`ALTER TABLE %s.notes ADD COLUMN extra int DEFAULT 7;
+		e.Exec(fmt.Sprintf(`ALTER TABLE %s.notes ADD COLUMN extra int DEFAULT 7;
 			CREATE TYPE %[1]s.mood AS ENUM ('happy', 'sad'); CREATE TABLE %[1]s.feelings (m %[1]s.mood); INSERT INTO %[1]s.feelings VALUES ('sad');
 			CREATE TYPE %[2]s.mood AS ENUM ('sad', 'happy'); CREATE TABLE %[2]s.feelings (m %[2]s.mood); INSERT INTO %[2]s.feelings VALUES ('happy')`, s10, s11))
-		db := e.open(bd)
+		db := e.Open(bd)
 		db.SetMaxOpenConns(1)
 		ctx := context.Background()
 		ten, eleven := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
@@ -53,7 +54,7 @@ func TestSchemaDriftBetweenTenants(t *testing.T) {
 			}
 		}
 
-		if bd.name != "pgx" {
+		if bd.Name != "pgx" {
 			return // lib/pq prepares nothing behind the caller's back
 		}
 		if _, err := columns(ten); err != nil { // cache the N+1 plan on the connection
@@ -80,14 +81,14 @@ func TestSchemaDriftBetweenTenants(t *testing.T) {
 // another tenant's enum of the same name ("operator does not exist",
 // 42883): retried once outside a transaction, it reads the right rows.
 func TestSchemaDriftEnumParameter(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
 		for _, id := range []string{"10", "11"} {
-			s := tenantpath.QuoteIdentifier(e.prefix + id)
-			e.exec(fmt.Sprintf(`CREATE TYPE %[1]s.mood AS ENUM ('happy', 'sad');
+			s := tenantpath.QuoteIdentifier(e.Prefix + id)
+			e.Exec(fmt.Sprintf(`CREATE TYPE %[1]s.mood AS ENUM ('happy', 'sad');
 				ALTER TABLE %[1]s.notes ADD COLUMN m %[1]s.mood DEFAULT 'happy'`, s))
 		}
-		db := e.open(bd)
+		db := e.Open(bd)
 		db.SetMaxOpenConns(1)
 		for _, id := range []string{"10", "11", "10", "11"} {
 			var got string

@@ -8,6 +8,7 @@ import (
 	"github.com/DATA-DOG/go-sqlmock"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 func TestMockTenantRolesSwitchInOneStatement(t *testing.T) {
@@ -47,7 +48,7 @@ func TestMockTransactionPoolingScopesPathToTransactions(t *testing.T) {
 	}
 	mock.ExpectBegin()
 	mock.ExpectExec(localSwitchTo10).WillReturnResult(sqlmock.NewResult(0, 1))
-	mock.ExpectQuery("SELECT tenant FROM notes").WillReturnRows(sqlmock.NewRows([]string{"tenant"}).AddRow("10"))
+	mock.ExpectQuery(tptest.TenantsSeen).WillReturnRows(sqlmock.NewRows([]string{"tenant"}).AddRow("10"))
 	mock.ExpectCommit()
 	mock.ExpectBegin()
 	mock.ExpectExec(localSwitchTo10).WillReturnResult(sqlmock.NewResult(0, 1))
@@ -64,7 +65,7 @@ func TestMockTransactionPoolingScopesPathToTransactions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mustRead(t, ten, db, "10")
+	tptest.MustRead(t, ten, db, "10")
 	tx, err := db.BeginTx(ten, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +89,10 @@ func TestMockTransactionPoolingScopesPathToTransactions(t *testing.T) {
 
 // MaxTenantsPerConn closes a connection once it has served n tenants.
 func TestMaxTenantsPerConnRetiresConnection(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		ids := []string{"1", "2", "3", "4", "5"}
-		e := newEnv(t, ids...)
-		db := e.open(bd, tenantpath.MaxTenantsPerConn(2))
+		e := tptest.NewEnv(t, ids...)
+		db := e.Open(bd, tenantpath.MaxTenantsPerConn(2))
 		db.SetMaxOpenConns(1)
 		pids := map[int]bool{}
 		var pid int

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // anyName accepts every name the mandatory rules allow, so quoting is tested
@@ -17,29 +18,29 @@ func anyName(string) error { return nil }
 // refuses it and nothing at all reaches the server, or a schema created under
 // that exact name (quoted by the server's own format('%I')) is what the
 // driver routes to, as current_schemas reports it.
-func checkNameRoundTrip(t *testing.T, e *env, rec *recorder, db querier, exec func(ctx context.Context) error, id string) {
+func checkNameRoundTrip(t *testing.T, e *tptest.Env, rec *tptest.Recorder, db tptest.Querier, exec func(ctx context.Context) error, id string) {
 	t.Helper()
 	ctx := tenantpath.WithTenant(context.Background(), id)
-	schema, err := e.naming.Schema(id)
+	schema, err := e.Naming.Schema(id)
 	if err != nil {
-		rec.take()
+		rec.Take()
 		if err := exec(ctx); !errors.Is(err, tenantpath.ErrInvalidTenant) {
 			t.Fatalf("refused id %q: call returned %v, want ErrInvalidTenant", id, err)
 		}
-		if sent := rec.take(); len(sent) != 0 {
+		if sent := rec.Take(); len(sent) != 0 {
 			t.Fatalf("refused id %q reached the server: %q", id, sent)
 		}
 		return
 	}
 	var create, drop string
-	if err := e.admin.QueryRow("SELECT format('CREATE SCHEMA %I', $1::text), format('DROP SCHEMA %I', $1::text)", schema).Scan(&create, &drop); err != nil {
+	if err := e.Admin.QueryRow("SELECT format('CREATE SCHEMA %I', $1::text), format('DROP SCHEMA %I', $1::text)", schema).Scan(&create, &drop); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.admin.Exec(create); err != nil {
+	if _, err := e.Admin.Exec(create); err != nil {
 		t.Fatalf("%s: %v", create, err)
 	}
 	defer func() {
-		if _, err := e.admin.Exec(drop); err != nil {
+		if _, err := e.Admin.Exec(drop); err != nil {
 			t.Errorf("%s: %v", drop, err)
 		}
 	}()
@@ -61,11 +62,11 @@ var hostileNames = []string{
 }
 
 func TestHostileNamesRoundTripExactly(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t)
-		e.naming.Validate = anyName
-		rec := &recorder{Connector: bd.connector(t, dsn(t))}
-		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming))
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t)
+		e.Naming.Validate = anyName
+		rec := &tptest.Recorder{Connector: bd.Connector(t, dsn(t), false)}
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming))
 		db.SetMaxOpenConns(1)
 		exec := func(ctx context.Context) error { _, err := db.ExecContext(ctx, "SELECT 1"); return err }
 		for _, id := range hostileNames {
@@ -81,10 +82,10 @@ func FuzzNameRoundTrip(f *testing.F) {
 	for _, id := range hostileNames {
 		f.Add(id)
 	}
-	e := newEnv(f)
-	e.naming.Validate = anyName
-	rec := &recorder{Connector: baseDrivers[0].connector(f, dsn(f))}
-	db := openWrapped(f, rec, tenantpath.WithNaming(e.naming))
+	e := tptest.NewEnv(f)
+	e.Naming.Validate = anyName
+	rec := &tptest.Recorder{Connector: tptest.PGX.Connector(f, dsn(f), false)}
+	db := tptest.OpenWrapped(f, rec, tenantpath.WithNaming(e.Naming))
 	db.SetMaxOpenConns(1)
 	exec := func(ctx context.Context) error { _, err := db.ExecContext(ctx, "SELECT 1"); return err }
 	f.Fuzz(func(t *testing.T, id string) {

@@ -8,20 +8,21 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // DESIGN 1, 3: each tenant reads its own schema; switching back and forth on
 // one connection keeps following the context.
 func TestRoutesEachCallToItsTenant(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		db := e.Open(bd)
 		db.SetMaxOpenConns(1) // one connection: every change of tenant is a switch
 		ctx := context.Background()
 		for _, id := range []string{"10", "11", "11", "10", "11"} {
-			mustRead(t, tenantpath.WithTenant(ctx, id), db, id)
+			tptest.MustRead(t, tenantpath.WithTenant(ctx, id), db, id)
 		}
-		want := `"` + e.prefix + `10", "` + e.prefix + `shared"`
+		want := `"` + e.Prefix + `10", "` + e.Prefix + `shared"`
 		if got := searchPath(t, tenantpath.WithTenant(ctx, "10"), db); got != want {
 			t.Fatalf("search_path = %s, want %s", got, want)
 		}
@@ -31,23 +32,23 @@ func TestRoutesEachCallToItsTenant(t *testing.T) {
 // DESIGN 3: an unknown tenant is an error, never a read of the shared
 // schema's table of the same name; the connection keeps its old path.
 func TestUnknownTenantNeverFallsThroughToShared(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10")
+		db := e.Open(bd)
 		db.SetMaxOpenConns(1)
 		ctx := context.Background()
-		mustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
+		tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
 
-		got, err := readTenant(tenantpath.WithTenant(ctx, "99"), db)
+		got, err := tptest.ReadTenant(tenantpath.WithTenant(ctx, "99"), db)
 		if !errors.Is(err, tenantpath.ErrUnknownTenant) {
 			t.Fatalf("unknown tenant read %q, err %v; want ErrUnknownTenant", got, err)
 		}
 		var ute *tenantpath.UnknownTenantError
-		if !errors.As(err, &ute) || ute.Tenant != "99" || ute.Schema != e.prefix+"99" {
+		if !errors.As(err, &ute) || ute.Tenant != "99" || ute.Schema != e.Prefix+"99" {
 			t.Fatalf("error %#v does not name the tenant and schema", err)
 		}
 		// Same connection, still usable, still on tenant 10.
-		mustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
+		tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
 		if s := db.Stats(); s.OpenConnections != 1 {
 			t.Fatalf("an unknown tenant cost the connection: %+v", s)
 		}
@@ -56,14 +57,14 @@ func TestUnknownTenantNeverFallsThroughToShared(t *testing.T) {
 
 // DESIGN 1: invalid names fail before anything is sent.
 func TestInvalidTenantIsTypedAndNothingIsSent(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t)
-		rec := &recorder{Connector: bd.connector(t, dsn(t))}
-		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming))
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t)
+		rec := &tptest.Recorder{Connector: bd.Connector(t, dsn(t), false)}
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming))
 		if err := db.Ping(); err != nil { // opens the connection
 			t.Fatal(err)
 		}
-		rec.take()
+		rec.Take()
 		for _, id := range []string{"", "Acme", "a b", `x"; DROP SCHEMA public; --`, "a\x00b", strings.Repeat("a", 64), "shared", "../x", "ａcme"} {
 			_, err := db.ExecContext(tenantpath.WithTenant(context.Background(), id), "SELECT 1")
 			if !errors.Is(err, tenantpath.ErrInvalidTenant) {
@@ -74,7 +75,7 @@ func TestInvalidTenantIsTypedAndNothingIsSent(t *testing.T) {
 				t.Errorf("tenant %q: %v is not an InvalidTenantError with a reason", id, err)
 			}
 		}
-		if sent := rec.take(); len(sent) != 0 {
+		if sent := rec.Take(); len(sent) != 0 {
 			t.Fatalf("invalid tenants reached the server: %q", sent)
 		}
 	})
@@ -83,16 +84,16 @@ func TestInvalidTenantIsTypedAndNothingIsSent(t *testing.T) {
 // DESIGN 2: no tenant runs on the connection's base path, even right after
 // the same connection served a tenant.
 func TestNoTenantRunsOnBasePath(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10")
+		db := e.Open(bd)
 		db.SetMaxOpenConns(1)
 		ctx := context.Background()
 		base := searchPath(t, ctx, db)
-		if strings.Contains(base, e.prefix) {
+		if strings.Contains(base, e.Prefix) {
 			t.Fatalf("base path %q already names a tenant", base)
 		}
-		mustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
+		tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
 		if got := searchPath(t, ctx, db); got != base {
 			t.Fatalf("no-tenant call ran on %q after a tenant call; want base path %q", got, base)
 		}
@@ -102,15 +103,15 @@ func TestNoTenantRunsOnBasePath(t *testing.T) {
 // DESIGN 2: require-tenant refuses calls without a tenant before sending
 // anything; Ping and the explicit shared scope still work.
 func TestRequireTenant(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10")
-		rec := &recorder{Connector: bd.connector(t, dsn(t))}
-		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming), tenantpath.RequireTenant())
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10")
+		rec := &tptest.Recorder{Connector: bd.Connector(t, dsn(t), false)}
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming), tenantpath.RequireTenant())
 		ctx := context.Background()
 		if err := db.PingContext(ctx); err != nil {
 			t.Fatalf("Ping must be exempt: %v", err)
 		}
-		rec.take()
+		rec.Take()
 		if _, err := db.ExecContext(ctx, "SELECT 1"); !errors.Is(err, tenantpath.ErrNoTenant) {
 			t.Fatalf("Exec without tenant: %v, want ErrNoTenant", err)
 		}
@@ -120,25 +121,25 @@ func TestRequireTenant(t *testing.T) {
 		if _, err := db.PrepareContext(ctx, "SELECT 1"); !errors.Is(err, tenantpath.ErrNoTenant) {
 			t.Fatalf("Prepare without tenant: %v, want ErrNoTenant", err)
 		}
-		if sent := rec.take(); len(sent) != 0 {
+		if sent := rec.Take(); len(sent) != 0 {
 			t.Fatalf("refused calls reached the server: %q", sent)
 		}
-		mustRead(t, tenantpath.WithShared(ctx), db, "shared")
-		mustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
+		tptest.MustRead(t, tenantpath.WithShared(ctx), db, "shared")
+		tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
 	})
 }
 
 // DESIGN 2: the shared scope puts exactly the shared schemas on the path.
 func TestSharedScope(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10")
+		db := e.Open(bd)
 		db.SetMaxOpenConns(1)
 		ctx := context.Background()
-		mustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
+		tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
 		shared := tenantpath.WithShared(tenantpath.WithTenant(ctx, "10"))
-		mustRead(t, shared, db, "shared")
-		if got, want := searchPath(t, shared, db), `"`+e.prefix+`shared"`; got != want {
+		tptest.MustRead(t, shared, db, "shared")
+		if got, want := searchPath(t, shared, db), `"`+e.Prefix+`shared"`; got != want {
 			t.Fatalf("shared path = %s, want %s", got, want)
 		}
 		if _, ok := tenantpath.TenantFrom(shared); ok || !tenantpath.IsShared(shared) {
@@ -150,10 +151,10 @@ func TestSharedScope(t *testing.T) {
 // DESIGN 3: same-tenant reuse sends nothing extra; a change sends exactly
 // one statement, against a real server.
 func TestSwitchOnlyWhenPathDiffers(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		rec := &recorder{Connector: bd.connector(t, dsn(t))}
-		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming))
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		rec := &tptest.Recorder{Connector: bd.Connector(t, dsn(t), false)}
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming))
 		db.SetMaxOpenConns(1)
 		ctx := context.Background()
 		ten, eleven := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
@@ -163,10 +164,10 @@ func TestSwitchOnlyWhenPathDiffers(t *testing.T) {
 			switches int
 		}{{ten, "10", 1}, {ten, "10", 0}, {ten, "10", 0}, {eleven, "11", 1}, {eleven, "11", 0}, {ten, "10", 1}}
 		for i, s := range steps {
-			rec.take()
-			mustRead(t, s.ctx, db, s.want)
-			sent := rec.take()
-			if got := count(sent, "set_config"); got != s.switches || len(sent) != 1+s.switches {
+			rec.Take()
+			tptest.MustRead(t, s.ctx, db, s.want)
+			sent := rec.Take()
+			if got := tptest.Count(sent, "set_config"); got != s.switches || len(sent) != 1+s.switches {
 				t.Fatalf("step %d: sent %q; want %d switch(es) and the query", i, sent, s.switches)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/ngrok/sqlmw"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // logInterceptor is an ordinary sqlmw logging middleware: it records each
@@ -48,9 +49,9 @@ func (l *logInterceptor) ConnQueryContext(ctx context.Context, c driver.QueryerC
 // tenantpath over a sqlmw-wrapped pgx driver: the interceptor beneath sees
 // each switch before the statements it routes, and rows stay correct.
 func TestComposesAboveSqlmw(t *testing.T) {
-	e := newEnv(t, "10", "11")
+	e := tptest.NewEnv(t, "10", "11")
 	logger := &logInterceptor{}
-	d, err := tenantpath.Wrap(sqlmw.Driver(stdlib.GetDefaultDriver(), logger), tenantpath.WithNaming(e.naming))
+	d, err := tenantpath.Wrap(sqlmw.Driver(stdlib.GetDefaultDriver(), logger), tenantpath.WithNaming(e.Naming))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestComposesAboveSqlmw(t *testing.T) {
 	db.SetMaxOpenConns(1)
 	ctx := context.Background()
 	for _, id := range []string{"10", "11", "11", "10"} {
-		mustRead(t, tenantpath.WithTenant(ctx, id), db, id)
+		tptest.MustRead(t, tenantpath.WithTenant(ctx, id), db, id)
 	}
 	// Replay the log: every user statement must follow a switch to its
 	// own tenant's schema.
@@ -75,7 +76,7 @@ func TestComposesAboveSqlmw(t *testing.T) {
 			continue
 		}
 		users++
-		if !strings.Contains(current, "nspname = '"+e.prefix+l.tenant+"'") {
+		if !strings.Contains(current, "nspname = '"+e.Prefix+l.tenant+"'") {
 			t.Fatalf("statement %q for tenant %s ran after switch %q", l.query, l.tenant, current)
 		}
 	}
@@ -87,8 +88,8 @@ func TestComposesAboveSqlmw(t *testing.T) {
 // A sqlmw interceptor above tenantpath sees the application's statements
 // with the tenant still in their context, and tenantpath still routes them.
 func TestComposesBelowSqlmw(t *testing.T) {
-	e := newEnv(t, "10", "11")
-	tp, err := tenantpath.Wrap(stdlib.GetDefaultDriver(), tenantpath.WithNaming(e.naming))
+	e := tptest.NewEnv(t, "10", "11")
+	tp, err := tenantpath.Wrap(stdlib.GetDefaultDriver(), tenantpath.WithNaming(e.Naming))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestComposesBelowSqlmw(t *testing.T) {
 	defer db.Close()
 	ctx := context.Background()
 	for _, id := range []string{"10", "11", "10"} {
-		mustRead(t, tenantpath.WithTenant(ctx, id), db, id)
+		tptest.MustRead(t, tenantpath.WithTenant(ctx, id), db, id)
 	}
 	if len(logger.log) != 3 {
 		t.Fatalf("interceptor above saw %d statements, want the 3 the application sent: %+v", len(logger.log), logger.log)

@@ -6,15 +6,16 @@ import (
 	"testing"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // DESIGN 4: a statement prepared under one tenant and executed with another
 // tenant's context reads the other tenant's table (outside transactions);
 // inside a transaction it is refused.
 func TestPreparedStatementFollowsEachExecution(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11", "12")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11", "12")
+		db := e.Open(bd)
 		db.SetMaxOpenConns(2)
 		ctx := context.Background()
 		ten, eleven := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")

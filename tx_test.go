@@ -6,15 +6,16 @@ import (
 	"testing"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // DESIGN 4: the path is applied before BEGIN; inside the transaction another
 // tenant is refused, the transaction's own tenant and no-tenant calls run.
 func TestTransactionKeepsItsTenant(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		rec := &recorder{Connector: bd.connector(t, dsn(t))}
-		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming))
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		rec := &tptest.Recorder{Connector: bd.Connector(t, dsn(t), false)}
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming))
 		db.SetMaxOpenConns(1)
 		ctx := context.Background()
 		ten, eleven := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
@@ -23,14 +24,14 @@ func TestTransactionKeepsItsTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sent := rec.take()
-		if len(sent) != 2 || count(sent[:1], "set_config") != 1 || sent[1] != "BEGIN" {
+		sent := rec.Take()
+		if len(sent) != 2 || tptest.Count(sent[:1], "set_config") != 1 || sent[1] != "BEGIN" {
 			t.Fatalf("BeginTx sent %q; want the switch, then BEGIN", sent)
 		}
-		mustRead(t, ten, tx, "10")
-		mustRead(t, ctx, tx, "10") // no tenant: the transaction's
+		tptest.MustRead(t, ten, tx, "10")
+		tptest.MustRead(t, ctx, tx, "10") // no tenant: the transaction's
 		for _, other := range []context.Context{eleven, tenantpath.WithShared(ctx)} {
-			_, err := readTenant(other, tx)
+			_, err := tptest.ReadTenant(other, tx)
 			if !errors.Is(err, tenantpath.ErrTenantMismatch) {
 				t.Fatalf("other scope inside tx: %v, want ErrTenantMismatch", err)
 			}
@@ -38,13 +39,13 @@ func TestTransactionKeepsItsTenant(t *testing.T) {
 		if _, err := tx.PrepareContext(eleven, "SELECT 1"); !errors.Is(err, tenantpath.ErrTenantMismatch) {
 			t.Fatalf("Prepare for another tenant inside tx: %v", err)
 		}
-		if count(rec.take(), "set_config") != 0 {
+		if tptest.Count(rec.Take(), "set_config") != 0 {
 			t.Fatal("a switch was sent inside a transaction")
 		}
 		if err := tx.Rollback(); err != nil {
 			t.Fatal(err)
 		}
-		mustRead(t, eleven, db, "11")
+		tptest.MustRead(t, eleven, db, "11")
 	})
 }
 
@@ -52,15 +53,15 @@ func TestTransactionKeepsItsTenant(t *testing.T) {
 // remembered path stale, whether the transaction was begun through the
 // driver or by hand with plain SQL.
 func TestRollbacksNeverLeaveAStalePath(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10", "11")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		db := e.Open(bd)
 		db.SetMaxOpenConns(1)
 		ctx := context.Background()
 		ten, eleven := tenantpath.WithTenant(ctx, "10"), tenantpath.WithTenant(ctx, "11")
 
 		t.Run("driver transaction with savepoints", func(t *testing.T) {
-			mustRead(t, eleven, db, "11")
+			tptest.MustRead(t, eleven, db, "11")
 			tx, err := db.BeginTx(ten, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -70,12 +71,12 @@ func TestRollbacksNeverLeaveAStalePath(t *testing.T) {
 					t.Fatal(q, err)
 				}
 			}
-			mustRead(t, ten, tx, "10")
+			tptest.MustRead(t, ten, tx, "10")
 			if err := tx.Rollback(); err != nil {
 				t.Fatal(err)
 			}
-			mustRead(t, ten, db, "10")
-			mustRead(t, eleven, db, "11")
+			tptest.MustRead(t, ten, db, "10")
+			tptest.MustRead(t, eleven, db, "11")
 		})
 
 		for _, undo := range []string{"ROLLBACK", "ROLLBACK TO SAVEPOINT s", "ABORT"} {
@@ -85,24 +86,24 @@ func TestRollbacksNeverLeaveAStalePath(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer conn.Close()
-				mustRead(t, ten, conn, "10")
+				tptest.MustRead(t, ten, conn, "10")
 				if _, err := conn.ExecContext(ten, "BEGIN"); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := conn.ExecContext(ten, "SAVEPOINT s"); err != nil {
 					t.Fatal(err)
 				}
-				mustRead(t, eleven, conn, "11") // switched inside the hand-made transaction
+				tptest.MustRead(t, eleven, conn, "11") // switched inside the hand-made transaction
 				if _, err := conn.ExecContext(eleven, undo); err != nil {
 					t.Fatal(err)
 				}
 				// The server is back on tenant 10's path; the driver must
 				// not believe it is still on 11.
-				mustRead(t, eleven, conn, "11")
+				tptest.MustRead(t, eleven, conn, "11")
 				if _, err := conn.ExecContext(eleven, "ROLLBACK"); err != nil {
 					t.Fatal(err)
 				}
-				mustRead(t, eleven, conn, "11")
+				tptest.MustRead(t, eleven, conn, "11")
 			})
 		}
 	})
@@ -110,16 +111,16 @@ func TestRollbacksNeverLeaveAStalePath(t *testing.T) {
 
 // DESIGN 4: a transaction begun without a tenant refuses tenant calls.
 func TestTransactionWithoutTenantRefusesTenantCalls(t *testing.T) {
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		e := newEnv(t, "10")
-		db := e.open(bd)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10")
+		db := e.Open(bd)
 		ctx := context.Background()
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer tx.Rollback()
-		if _, err := readTenant(tenantpath.WithTenant(ctx, "10"), tx); !errors.Is(err, tenantpath.ErrTenantMismatch) {
+		if _, err := tptest.ReadTenant(tenantpath.WithTenant(ctx, "10"), tx); !errors.Is(err, tenantpath.ErrTenantMismatch) {
 			t.Fatalf("tenant call in a no-tenant tx: %v, want ErrTenantMismatch", err)
 		}
 	})

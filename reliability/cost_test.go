@@ -6,6 +6,7 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // BenchmarkTransactionPoolingCost measures what TransactionPooling costs
@@ -22,8 +23,8 @@ import (
 // trips) the driver sends per read, the number that does not depend on the
 // machine.
 func BenchmarkTransactionPoolingCost(b *testing.B) {
-	e := newEnv(b, "10", "11")
-	for _, bd := range baseDrivers {
+	e := tptest.NewEnv(b, "10", "11")
+	for _, bd := range tptest.Drivers {
 		for _, mode := range []struct {
 			name string
 			opts []tenantpath.Option
@@ -38,27 +39,27 @@ func BenchmarkTransactionPoolingCost(b *testing.B) {
 				{"same-tenant", []string{"10"}},
 				{"alternating", []string{"10", "11"}},
 			} {
-				b.Run(bd.name+"/"+mode.name+"/"+pattern.name, func(b *testing.B) {
-					rec := &recorder{Connector: bd.connector(b, pgtest.DSN(b), true)}
-					db := openWrapped(b, rec, append([]tenantpath.Option{tenantpath.WithNaming(e.naming)}, mode.opts...)...)
+				b.Run(bd.Name+"/"+mode.name+"/"+pattern.name, func(b *testing.B) {
+					rec := &tptest.Recorder{Connector: bd.Connector(b, pgtest.DSN(b), true)}
+					db := tptest.OpenWrapped(b, rec, append([]tenantpath.Option{tenantpath.WithNaming(e.Naming)}, mode.opts...)...)
 					db.SetMaxOpenConns(1)
 					ctxs := make([]context.Context, len(pattern.ids))
 					for i, id := range pattern.ids {
 						ctxs[i] = tenantpath.WithTenant(context.Background(), id)
-						mustRead(b, ctxs[i], db, id)
+						tptest.MustRead(b, ctxs[i], db, id)
 					}
-					rec.take()
+					rec.Take()
 					n := 0
 					for i := 0; b.Loop(); i++ {
 						ctx := ctxs[i%len(ctxs)]
-						if _, err := readTenant(ctx, db); err != nil {
+						if _, err := tptest.ReadTenant(ctx, db); err != nil {
 							b.Fatal(err)
 						}
 						n++
 					}
 					// Statements the driver hands to the base driver per read
 					// (BEGIN and COMMIT included): each is a round trip.
-					b.ReportMetric(float64(len(rec.take()))/float64(n), "stmts/op")
+					b.ReportMetric(float64(len(rec.Take()))/float64(n), "stmts/op")
 				})
 			}
 		}

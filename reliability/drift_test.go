@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // driftEnv has tenants at two schema versions, as in the middle of a
@@ -19,11 +20,11 @@ import (
 // N+1 (a column added). Each tenant also has its own enum type `mood`,
 // created in its own schema, so its OID differs from every other tenant's,
 // and the labels differ by version.
-func newDriftEnv(t *testing.T) *env {
+func newDriftEnv(t *testing.T) *tptest.Env {
 	t.Helper()
-	e := newEnv(t)
+	e := tptest.NewEnv(t)
 	for _, id := range []string{"10", "11", "12", "13"} {
-		s := tenantpath.QuoteIdentifier(e.schema(id))
+		s := tenantpath.QuoteIdentifier(e.Schema(id))
 		newer := id == "11" || id == "13"
 		labels := "'happy', 'sad'"
 		extra := ""
@@ -31,7 +32,7 @@ func newDriftEnv(t *testing.T) *env {
 			labels = "'happy', 'sad', 'meh'"
 			extra = ", extra int NOT NULL DEFAULT 7"
 		}
-		e.exec(fmt.Sprintf(`CREATE SCHEMA %[1]s;
+		e.Exec(fmt.Sprintf(`CREATE SCHEMA %[1]s;
 			CREATE TYPE %[1]s.mood AS ENUM (%[2]s);
 			CREATE TABLE %[1]s.notes (id int, tenant text, mood %[1]s.mood%[3]s);
 			INSERT INTO %[1]s.notes VALUES (1, %[4]s, 'happy')`, s, labels, extra, tenantpath.QuoteLiteral(id)))
@@ -93,9 +94,9 @@ func wantCols(id string) string {
 // calls; the same workload must give the same right answers there.
 func TestSchemaDriftOutsideTransactions(t *testing.T) {
 	e := newDriftEnv(t)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		rec := &recorder{Connector: bd.connector(t, pgtest.DSN(t), false)}
-		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming))
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		rec := &tptest.Recorder{Connector: bd.Connector(t, pgtest.DSN(t), false)}
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming))
 		db.SetMaxOpenConns(1) // one connection, one statement cache: every switch drifts
 		ctx := context.Background()
 		queries := []struct {
@@ -131,16 +132,16 @@ func TestSchemaDriftOutsideTransactions(t *testing.T) {
 				}
 			}
 		}
-		stmts := rec.take()
+		stmts := rec.Take()
 		sent := 0
 		for _, s := range stmts {
-			if !isSwitch(s) {
+			if !tptest.IsSwitch(s) {
 				sent++
 			}
 		}
 		t.Logf("schema drift outside transactions, %s: %d statements over 4 tenants at 2 versions, %d sent to the server (%d retries), %d wrong or failed",
-			bd.name, ops, sent, sent-ops, failures)
-		if bd.name == "pgx" && sent == ops {
+			bd.Name, ops, sent, sent-ops, failures)
+		if bd.Name == "pgx" && sent == ops {
 			t.Fatal("no statement was retried: pgx's statement cache never drifted, so the scenario did not happen")
 		}
 	})
@@ -151,7 +152,7 @@ func TestSchemaDriftOutsideTransactions(t *testing.T) {
 // explains what happened and unwraps to the driver's error.
 func TestSchemaDriftInsideTransaction(t *testing.T) {
 	e := newDriftEnv(t)
-	db := e.open(t, pgxDriver, pgtest.DSN(t), false)
+	db := e.OpenOn(t, tptest.PGX, pgtest.DSN(t), false)
 	db.SetMaxOpenConns(1)
 	ctx := context.Background()
 	const q = "SELECT * FROM notes WHERE id >= $1"

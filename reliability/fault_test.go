@@ -11,20 +11,21 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // Backends killed with pg_terminate_backend at random during the
 // concurrency workload: errors reach the callers, no read ever sees another
 // tenant's rows, and once the killing stops the pool works again.
 func TestKilledBackendsNeverLeak(t *testing.T) {
-	ids := tenantIDs(12)
-	e := newEnv(t, ids...)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		app := e.prefix + "kill_" + bd.name
-		db := e.open(t, bd, withParam(t, pgtest.DSN(t), "application_name", app), false)
+	ids := tptest.TenantIDs(12)
+	e := tptest.NewEnv(t, ids...)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		app := e.Prefix + "kill_" + bd.Name
+		db := e.OpenOn(t, bd, tptest.WithParam(t, pgtest.DSN(t), "application_name", app), false)
 		db.SetMaxOpenConns(4)
 		db.SetMaxIdleConns(4)
-		w := newWorkload(t, db, ids, true)
+		w := tptest.NewWorkload(t, db, ids, true)
 
 		var kills, killerOps atomic.Int64
 		stop := make(chan struct{})
@@ -40,7 +41,7 @@ func TestKilledBackendsNeverLeak(t *testing.T) {
 				case <-time.After(time.Duration(2+rng.IntN(10)) * time.Millisecond):
 				}
 				var n int64
-				err := e.admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM (
+				err := e.Admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM (
 					SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY random() LIMIT 1) victim`, app).Scan(&n)
 				if err != nil {
 					t.Errorf("killer: %v", err)
@@ -50,26 +51,26 @@ func TestKilledBackendsNeverLeak(t *testing.T) {
 				kills.Add(n)
 			}
 		}()
-		w.run(context.Background(), 16, 150, time.Now().Add(40*time.Second))
+		w.Run(context.Background(), 16, 150, time.Now().Add(40*time.Second))
 		close(stop)
 		killer.Wait()
-		faultOps, faultErrs := w.ops.Load(), w.errs.Load()
+		faultOps, faultErrs := w.Ops.Load(), w.Errs.Load()
 
 		// Recovery: connections killed while idle fail once each (or are
 		// dropped by the driver's own liveness check), then the pool
 		// works with no error at all.
 		time.Sleep(1100 * time.Millisecond)
-		w.run(context.Background(), 4, 25, time.Now().Add(20*time.Second))
-		recoveryErrs := w.errs.Load() - faultErrs
-		clean := newWorkload(t, db, ids, false)
-		clean.run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
-		clean.reads.Add(int64(verifyEveryConn(t, db, ids, 4)))
+		w.Run(context.Background(), 4, 25, time.Now().Add(20*time.Second))
+		recoveryErrs := w.Errs.Load() - faultErrs
+		clean := tptest.NewWorkload(t, db, ids, false)
+		clean.Run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
+		clean.Reads.Add(int64(tptest.VerifyEveryConn(t, db, ids, 4)))
 
 		t.Logf("kill backends, %s: %d ops under fire, %d kills (%d kill attempts), %d errors surfaced, %d leaks; recovery: %d ops, %d errors; then %s",
-			bd.name, faultOps, kills.Load(), killerOps.Load(), faultErrs, w.leaks.Load(),
-			w.ops.Load()-faultOps, recoveryErrs, clean.summary("clean run"))
-		if w.leaks.Load()+clean.leaks.Load() != 0 {
-			t.Fatalf("%d leaks", w.leaks.Load()+clean.leaks.Load())
+			bd.Name, faultOps, kills.Load(), killerOps.Load(), faultErrs, w.Leaks.Load(),
+			w.Ops.Load()-faultOps, recoveryErrs, clean.Summary("clean run"))
+		if w.Leaks.Load()+clean.Leaks.Load() != 0 {
+			t.Fatalf("%d leaks", w.Leaks.Load()+clean.Leaks.Load())
 		}
 		if kills.Load() == 0 {
 			t.Fatal("no backend was killed: the scenario did not happen")
@@ -77,8 +78,8 @@ func TestKilledBackendsNeverLeak(t *testing.T) {
 		if faultErrs == 0 {
 			t.Fatal("no error reached a caller although backends were killed")
 		}
-		if clean.errs.Load() != 0 {
-			t.Fatalf("the pool did not recover: %d errors after the faults stopped", clean.errs.Load())
+		if clean.Errs.Load() != 0 {
+			t.Fatalf("the pool did not recover: %d errors after the faults stopped", clean.Errs.Load())
 		}
 	})
 }
@@ -88,13 +89,13 @@ func TestKilledBackendsNeverLeak(t *testing.T) {
 // server connection, never to a session the driver relies on, so a kill
 // costs the statement in flight and nothing else.
 func TestKilledBackendsTransactionPoolerNeverLeak(t *testing.T) {
-	ids := tenantIDs(8)
-	e := newEnv(t, ids...)
+	ids := tptest.TenantIDs(8)
+	e := tptest.NewEnv(t, ids...)
 	bouncer := pgtest.StartPgBouncer(t, "transaction", 3)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		db := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		db := e.OpenOn(t, bd, bouncer, true, tenantpath.TransactionPooling())
 		db.SetMaxOpenConns(4)
-		w := &workload{t: t, db: db, ids: ids, faults: true, noPrepared: true}
+		w := &tptest.Workload{T: t, DB: db, IDs: ids, Faults: true, NoPrepared: true}
 		var kills atomic.Int64
 		stop := make(chan struct{})
 		var killer sync.WaitGroup
@@ -111,7 +112,7 @@ func TestKilledBackendsTransactionPoolerNeverLeak(t *testing.T) {
 				// PgBouncer's server connections are the backends whose
 				// last statement was the workload's (or the driver's).
 				var n int64
-				err := e.admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM (
+				err := e.Admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM (
 					SELECT pid FROM pg_stat_activity
 					 WHERE pid <> pg_backend_pid() AND (query LIKE '%FROM notes%' OR query LIKE '%set_config%')
 					 ORDER BY random() LIMIT 1) victim`).Scan(&n)
@@ -122,23 +123,23 @@ func TestKilledBackendsTransactionPoolerNeverLeak(t *testing.T) {
 				kills.Add(n)
 			}
 		}()
-		w.run(context.Background(), 4, 150, time.Now().Add(40*time.Second))
+		w.Run(context.Background(), 4, 150, time.Now().Add(40*time.Second))
 		close(stop)
 		killer.Wait()
-		faultErrs := w.errs.Load()
+		faultErrs := w.Errs.Load()
 		time.Sleep(300 * time.Millisecond) // PgBouncer notices the last killed server connections
-		clean := &workload{t: t, db: db, ids: ids, noPrepared: true}
-		clean.run(context.Background(), 4, 50, time.Now().Add(20*time.Second))
+		clean := &tptest.Workload{T: t, DB: db, IDs: ids, NoPrepared: true}
+		clean.Run(context.Background(), 4, 50, time.Now().Add(20*time.Second))
 		t.Logf("kill backends behind a transaction pooler, TransactionPooling, %s: %d ops under fire, %d kills, %d errors surfaced, %d leaks; then %s",
-			bd.name, w.ops.Load(), kills.Load(), faultErrs, w.leaks.Load(), clean.summary("clean run"))
-		if w.leaks.Load()+clean.leaks.Load() != 0 {
+			bd.Name, w.Ops.Load(), kills.Load(), faultErrs, w.Leaks.Load(), clean.Summary("clean run"))
+		if w.Leaks.Load()+clean.Leaks.Load() != 0 {
 			t.Fatal("leaks")
 		}
 		if kills.Load() == 0 {
 			t.Fatal("no backend was killed: the scenario did not happen")
 		}
-		if clean.errs.Load() != 0 {
-			t.Fatalf("the pool did not recover: %d errors after the faults stopped", clean.errs.Load())
+		if clean.Errs.Load() != 0 {
+			t.Fatalf("the pool did not recover: %d errors after the faults stopped", clean.Errs.Load())
 		}
 	})
 }
@@ -166,16 +167,16 @@ func restartable(t *testing.T) (*pgtest.Server, string) {
 // fail).
 func TestServerRestartNeverLeaks(t *testing.T) {
 	srv, dsn := restartable(t)
-	ids := tenantIDs(8)
-	e := newEnvOn(t, dsn, ids...)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		db := e.open(t, bd, dsn, false)
+	ids := tptest.TenantIDs(8)
+	e := tptest.NewEnvOn(t, dsn, ids...)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		db := e.OpenOn(t, bd, dsn, false)
 		db.SetMaxOpenConns(4)
 		db.SetMaxIdleConns(4)
-		w := newWorkload(t, db, ids, true)
+		w := tptest.NewWorkload(t, db, ids, true)
 		// Warm every connection onto some tenant's path first.
-		w.run(context.Background(), 8, 20, time.Now().Add(20*time.Second))
-		before := w.ops.Load()
+		w.Run(context.Background(), 8, 20, time.Now().Add(20*time.Second))
+		before := w.Ops.Load()
 
 		done := make(chan error, 1)
 		go func() {
@@ -185,27 +186,27 @@ func TestServerRestartNeverLeaks(t *testing.T) {
 			t.Logf("restart took %v", time.Since(start))
 			done <- err
 		}()
-		w.run(context.Background(), 8, 100000, time.Now().Add(2*time.Second))
+		w.Run(context.Background(), 8, 100000, time.Now().Add(2*time.Second))
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
 		// Keep going over the restarted server, errors allowed while the
 		// pool replaces its dead connections.
-		w.run(context.Background(), 8, 40, time.Now().Add(20*time.Second))
-		faultErrs := w.errs.Load()
+		w.Run(context.Background(), 8, 40, time.Now().Add(20*time.Second))
+		faultErrs := w.Errs.Load()
 
 		time.Sleep(1100 * time.Millisecond)
-		clean := newWorkload(t, db, ids, false)
-		clean.run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
-		clean.reads.Add(int64(verifyEveryConn(t, db, ids, 4)))
+		clean := tptest.NewWorkload(t, db, ids, false)
+		clean.Run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
+		clean.Reads.Add(int64(tptest.VerifyEveryConn(t, db, ids, 4)))
 
 		t.Logf("server restart, %s: %d ops around the restart (%d before it), %d errors surfaced, %d leaks; then %s",
-			bd.name, w.ops.Load(), before, faultErrs, w.leaks.Load(), clean.summary("clean run"))
-		if w.leaks.Load()+clean.leaks.Load() != 0 {
-			t.Fatalf("%d leaks", w.leaks.Load()+clean.leaks.Load())
+			bd.Name, w.Ops.Load(), before, faultErrs, w.Leaks.Load(), clean.Summary("clean run"))
+		if w.Leaks.Load()+clean.Leaks.Load() != 0 {
+			t.Fatalf("%d leaks", w.Leaks.Load()+clean.Leaks.Load())
 		}
-		if clean.errs.Load() != 0 {
-			t.Fatalf("the pool did not recover: %d errors after the restart", clean.errs.Load())
+		if clean.Errs.Load() != 0 {
+			t.Fatalf("the pool did not recover: %d errors after the restart", clean.Errs.Load())
 		}
 	})
 }
@@ -216,26 +217,26 @@ type cancelOnSwitchKey struct{}
 // switch is on the wire: no leak, and every connection whose switch failed
 // is closed, never reused.
 func TestCancellationNeverLeaks(t *testing.T) {
-	ids := tenantIDs(12)
-	e := newEnv(t, ids...)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		rec := &recorder{Connector: bd.connector(t, pgtest.DSN(t), false)}
+	ids := tptest.TenantIDs(12)
+	e := tptest.NewEnv(t, ids...)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		rec := &tptest.Recorder{Connector: bd.Connector(t, pgtest.DSN(t), false)}
 		var hooked atomic.Int64
-		rec.beforeSwitch = func(ctx context.Context) {
+		rec.BeforeSwitch = func(ctx context.Context) {
 			if cancel, ok := ctx.Value(cancelOnSwitchKey{}).(context.CancelFunc); ok {
 				hooked.Add(1)
 				cancel()
 			}
 		}
-		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming))
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming))
 		db.SetMaxOpenConns(4)
 		db.SetMaxIdleConns(4)
-		w := newWorkload(t, db, ids, true)
+		w := tptest.NewWorkload(t, db, ids, true)
 
 		// Part 1: random deadlines and random cancellations by another
 		// goroutine, on every kind of operation.
 		cancelled := randomCancellations(w, 4, 300) // as many workers as connections: no waiting for the pool
-		randomFailed := rec.failedSwitches()
+		randomFailed := rec.FailedSwitches()
 
 		// Part 2: cancelled exactly while the switch is being sent, for
 		// every tenant in turn. The caller gets an error (a SwitchError,
@@ -247,36 +248,36 @@ func TestCancellationNeverLeaks(t *testing.T) {
 			id := ids[round%len(ids)]
 			ctx, cancel := context.WithCancel(tenantpath.WithTenant(context.Background(), id))
 			ctx = context.WithValue(ctx, cancelOnSwitchKey{}, cancel)
-			w.ops.Add(1)
+			w.Ops.Add(1)
 			hookedBefore := hooked.Load()
-			_, err := readTenant(ctx, db)
+			_, err := tptest.ReadTenant(ctx, db)
 			cancel()
 			var se *tenantpath.SwitchError
 			if errors.As(err, &se) {
 				switchErrs++
 			}
 			if err != nil {
-				w.errs.Add(1)
+				w.Errs.Add(1)
 			} else if hooked.Load() != hookedBefore {
 				t.Fatalf("tenant %s: the switch was cancelled on the wire, yet the call succeeded", id)
 			}
 			// Whatever happened, the pool still serves every tenant
 			// correctly.
-			mustRead(t, tenantpath.WithTenant(context.Background(), id), db, id)
-			w.reads.Add(1)
+			tptest.MustRead(t, tenantpath.WithTenant(context.Background(), id), db, id)
+			w.Reads.Add(1)
 		}
-		onPurpose := rec.failedSwitches() - randomFailed
-		clean := newWorkload(t, db, ids, false)
-		clean.run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
-		clean.reads.Add(int64(verifyEveryConn(t, db, ids, 4)))
-		open := rec.openAfterFailedSwitch()
+		onPurpose := rec.FailedSwitches() - randomFailed
+		clean := tptest.NewWorkload(t, db, ids, false)
+		clean.Run(context.Background(), 8, 50, time.Now().Add(20*time.Second))
+		clean.Reads.Add(int64(tptest.VerifyEveryConn(t, db, ids, 4)))
+		open := rec.OpenAfterFailedSwitch()
 
 		t.Logf("cancellation, %s: %d ops, %d cut short by their context, %d errors, %d switches failed on the wire (random part), "+
 			"%d switches cancelled on purpose (%d failed on the wire, %d surfaced as SwitchError), %d connections still open after a failed switch, %d leaks; then %s",
-			bd.name, w.ops.Load(), cancelled, w.errs.Load(), randomFailed, hooked.Load(), onPurpose, switchErrs, open,
-			w.leaks.Load(), clean.summary("clean run"))
-		if w.leaks.Load()+clean.leaks.Load() != 0 {
-			t.Fatalf("%d leaks", w.leaks.Load()+clean.leaks.Load())
+			bd.Name, w.Ops.Load(), cancelled, w.Errs.Load(), randomFailed, hooked.Load(), onPurpose, switchErrs, open,
+			w.Leaks.Load(), clean.Summary("clean run"))
+		if w.Leaks.Load()+clean.Leaks.Load() != 0 {
+			t.Fatalf("%d leaks", w.Leaks.Load()+clean.Leaks.Load())
 		}
 		if open != 0 {
 			t.Fatalf("%d connections whose switch failed were not discarded", open)
@@ -284,11 +285,11 @@ func TestCancellationNeverLeaks(t *testing.T) {
 		// lib/pq lets a query that beats its cancel request succeed (and
 		// then marks the connection bad), so not every cancelled switch
 		// fails; some always do.
-		if hooked.Load() == 0 || rec.failedSwitches() == 0 {
-			t.Fatalf("%d switches cancelled, %d failed: the scenario did not happen", hooked.Load(), rec.failedSwitches())
+		if hooked.Load() == 0 || rec.FailedSwitches() == 0 {
+			t.Fatalf("%d switches cancelled, %d failed: the scenario did not happen", hooked.Load(), rec.FailedSwitches())
 		}
-		if clean.errs.Load() != 0 {
-			t.Fatalf("%d errors after the cancellations stopped", clean.errs.Load())
+		if clean.Errs.Load() != 0 {
+			t.Fatalf("%d errors after the cancellations stopped", clean.Errs.Load())
 		}
 	})
 }
@@ -297,7 +298,7 @@ func TestCancellationNeverLeaks(t *testing.T) {
 // each with a context that hits its deadline or is cancelled by another
 // goroutine after a random delay, and returns how many operations
 // failed with their context done.
-func randomCancellations(w *workload, workers, ops int) int64 {
+func randomCancellations(w *tptest.Workload, workers, ops int) int64 {
 	var cancelled atomic.Int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(30 * time.Second)
@@ -318,9 +319,9 @@ func randomCancellations(w *workload, workers, ops int) int64 {
 					ctx, cancel = context.WithCancel(context.Background())
 					go func() { time.Sleep(after); cancel() }()
 				}
-				errsBefore := w.errs.Load()
-				w.randomOp(ctx, rng)
-				if w.errs.Load() != errsBefore && ctx.Err() != nil {
+				errsBefore := w.Errs.Load()
+				w.RandomOp(ctx, rng)
+				if w.Errs.Load() != errsBefore && ctx.Err() != nil {
 					cancelled.Add(1)
 				}
 				cancel()
@@ -336,29 +337,29 @@ func randomCancellations(w *workload, workers, ops int) int64 {
 // the statement and COMMIT must never leave a path behind for another
 // client's statement.
 func TestCancellationTransactionPoolerNeverLeaks(t *testing.T) {
-	ids := tenantIDs(8)
-	e := newEnv(t, ids...)
+	ids := tptest.TenantIDs(8)
+	e := tptest.NewEnv(t, ids...)
 	bouncer := pgtest.StartPgBouncer(t, "transaction", 2)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		db := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		db := e.OpenOn(t, bd, bouncer, true, tenantpath.TransactionPooling())
 		db.SetMaxOpenConns(4)
-		w := &workload{t: t, db: db, ids: ids, faults: true, noPrepared: true}
+		w := &tptest.Workload{T: t, DB: db, IDs: ids, Faults: true, NoPrepared: true}
 		cancelled := randomCancellations(w, 4, 150)
 		// A second client, never cancelled, shares the server connections.
-		other := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+		other := e.OpenOn(t, bd, bouncer, true, tenantpath.TransactionPooling())
 		other.SetMaxOpenConns(4)
-		clean := &workload{t: t, db: other, ids: ids, noPrepared: true}
-		clean.run(context.Background(), 8, 40, time.Now().Add(30*time.Second))
-		again := &workload{t: t, db: db, ids: ids, noPrepared: true}
-		again.run(context.Background(), 8, 40, time.Now().Add(30*time.Second))
+		clean := &tptest.Workload{T: t, DB: other, IDs: ids, NoPrepared: true}
+		clean.Run(context.Background(), 8, 40, time.Now().Add(30*time.Second))
+		again := &tptest.Workload{T: t, DB: db, IDs: ids, NoPrepared: true}
+		again.Run(context.Background(), 8, 40, time.Now().Add(30*time.Second))
 		t.Logf("cancellation behind a transaction pooler, TransactionPooling, %s: %d ops, %d cut short by their context, %d errors, %d leaks; then %s; %s",
-			bd.name, w.ops.Load(), cancelled, w.errs.Load(), w.leaks.Load(),
-			clean.summary("another client"), again.summary("the same client"))
-		if w.leaks.Load()+clean.leaks.Load()+again.leaks.Load() != 0 {
+			bd.Name, w.Ops.Load(), cancelled, w.Errs.Load(), w.Leaks.Load(),
+			clean.Summary("another client"), again.Summary("the same client"))
+		if w.Leaks.Load()+clean.Leaks.Load()+again.Leaks.Load() != 0 {
 			t.Fatal("leaks")
 		}
-		if clean.errs.Load()+again.errs.Load() != 0 {
-			t.Fatalf("%d errors after the cancellations stopped", clean.errs.Load()+again.errs.Load())
+		if clean.Errs.Load()+again.Errs.Load() != 0 {
+			t.Fatalf("%d errors after the cancellations stopped", clean.Errs.Load()+again.Errs.Load())
 		}
 	})
 }

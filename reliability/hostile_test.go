@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // hostileIDs are tenant ids built to attack: SQL injection through the
@@ -61,12 +62,12 @@ func wantInvalid(t *testing.T, what, id string, err error) {
 // its connections receive, and on the server side with pg_stat_statements,
 // counting the statements run by a login role used by this test alone.
 func TestHostileTenantIDs(t *testing.T) {
-	e := newEnv(t, "10")
+	e := tptest.NewEnv(t, "10")
 	ctx := context.Background()
-	e.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-	role := e.prefix + "hostile"
-	e.exec("CREATE ROLE " + tenantpath.QuoteIdentifier(role) + " LOGIN")
-	t.Cleanup(func() { e.exec("DROP ROLE IF EXISTS " + tenantpath.QuoteIdentifier(role)) }) // after the pools below close
+	e.Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+	role := e.Prefix + "hostile"
+	e.Exec("CREATE ROLE " + tenantpath.QuoteIdentifier(role) + " LOGIN")
+	t.Cleanup(func() { e.Exec("DROP ROLE IF EXISTS " + tenantpath.QuoteIdentifier(role)) }) // after the pools below close
 	u, err := url.Parse(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestHostileTenantIDs(t *testing.T) {
 	roleCalls := func() int64 {
 		t.Helper()
 		var n sql.NullInt64
-		if err := e.admin.QueryRow(`SELECT sum(calls) FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+		if err := e.Admin.QueryRow(`SELECT sum(calls) FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
 			WHERE r.rolname = $1`, role).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
@@ -87,16 +88,16 @@ func TestHostileTenantIDs(t *testing.T) {
 	// where the id is the schema name itself, so "public" or "pg_toast"
 	// would name real schemas.
 	namings := map[string]tenantpath.Naming{
-		"prefix":   e.naming,
-		"identity": {Shared: []string{e.prefix + "shared"}},
+		"prefix":   e.Naming,
+		"identity": {Shared: []string{e.Prefix + "shared"}},
 	}
 	ops := 0
 	for _, nname := range []string{"prefix", "identity"} {
 		naming := namings[nname]
 		t.Run(nname, func(t *testing.T) {
-			forEachDriver(t, func(t *testing.T, bd baseDriver) {
-				rec := &recorder{Connector: bd.connector(t, dsn, false)}
-				db := openWrapped(t, rec, tenantpath.WithNaming(naming))
+			tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+				rec := &tptest.Recorder{Connector: bd.Connector(t, dsn, false)}
+				db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(naming))
 				db.SetMaxOpenConns(2)
 				// A prepared statement and a pinned connection, made before
 				// the attack, in the shared scope.
@@ -114,17 +115,17 @@ func TestHostileTenantIDs(t *testing.T) {
 				if err := conn.PingContext(shared); err != nil {
 					t.Fatal(err)
 				}
-				rec.take()
+				rec.Take()
 				before := roleCalls()
 
-				attack := hostileIDs(e.prefix)
+				attack := hostileIDs(e.Prefix)
 				if nname == "identity" {
-					attack = append(attack, systemIDs(e.prefix)...)
+					attack = append(attack, systemIDs(e.Prefix)...)
 				} else {
-					attack = append(attack, strings.Repeat("1", 64-len(e.prefix))) // 64 bytes once prefixed
-					for _, id := range systemIDs(e.prefix) {
-						if s, err := naming.Schema(id); err != nil || s != e.prefix+id {
-							t.Errorf("prefix naming maps %q to %q, %v; want %q", id, s, err, e.prefix+id)
+					attack = append(attack, strings.Repeat("1", 64-len(e.Prefix))) // 64 bytes once prefixed
+					for _, id := range systemIDs(e.Prefix) {
+						if s, err := naming.Schema(id); err != nil || s != e.Prefix+id {
+							t.Errorf("prefix naming maps %q to %q, %v; want %q", id, s, err, e.Prefix+id)
 						}
 					}
 				}
@@ -146,7 +147,7 @@ func TestHostileTenantIDs(t *testing.T) {
 					wantInvalid(t, "pinned connection", id, conn.QueryRowContext(hctx, "SELECT 'x'").Scan(&s))
 					ops += 6
 				}
-				if got := rec.take(); len(got) != 0 {
+				if got := rec.Take(); len(got) != 0 {
 					t.Errorf("naming %s: statements reached the base driver: %q", nname, got)
 				}
 				if after := roleCalls(); after != before {
@@ -164,11 +165,11 @@ func TestHostileTenantIDs(t *testing.T) {
 		})
 	}
 	// The shared schema and the tenant survived every attempt.
-	mustRead(t, tenantpath.WithTenant(ctx, "10"), e.open(t, pgxDriver, pgtest.DSN(t), false), "10")
+	tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), e.OpenOn(t, tptest.PGX, pgtest.DSN(t), false), "10")
 	var n int
-	if err := e.admin.QueryRow("SELECT count(*) FROM pg_namespace WHERE nspname IN ('public', $1)", e.prefix+"shared").Scan(&n); err != nil || n != 2 {
-		t.Fatalf("schemas public and %sshared: %d found (%v)", e.prefix, n, err)
+	if err := e.Admin.QueryRow("SELECT count(*) FROM pg_namespace WHERE nspname IN ('public', $1)", e.Prefix+"shared").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("schemas public and %sshared: %d found (%v)", e.Prefix, n, err)
 	}
 	t.Logf("hostile tenant ids: %d under the prefix naming, %d under the identity naming, x 2 drivers x 6 kinds of call: %d operations refused with InvalidTenantError, 0 statements sent",
-		len(hostileIDs(e.prefix))+1, len(hostileIDs(e.prefix))+len(systemIDs(e.prefix)), ops)
+		len(hostileIDs(e.Prefix))+1, len(hostileIDs(e.Prefix))+len(systemIDs(e.Prefix)), ops)
 }

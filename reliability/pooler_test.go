@@ -9,29 +9,30 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // The driver's full concurrency workload passes through PgBouncer in
 // pool_mode=session, where a client keeps its server connection for as long
 // as it is connected: the default mode needs nothing more.
 func TestSessionPoolerNeverLeaks(t *testing.T) {
-	ids := tenantIDs(12)
-	e := newEnv(t, ids...)
+	ids := tptest.TenantIDs(12)
+	e := tptest.NewEnv(t, ids...)
 	bouncer := pgtest.StartPgBouncer(t, "session", 4)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		const workers, opsPerWorker = 24, 100
-		db := e.open(t, bd, bouncer, false)
+		db := e.OpenOn(t, bd, bouncer, false)
 		db.SetMaxOpenConns(4)
 		db.SetMaxIdleConns(4)
-		w := newWorkload(t, db, ids, false)
-		w.run(context.Background(), workers, opsPerWorker, time.Now().Add(60*time.Second))
-		w.reads.Add(int64(verifyEveryConn(t, db, ids, 4)))
-		t.Log(w.summary("session pooler, " + bd.name))
-		if w.leaks.Load() != 0 || w.errs.Load() != 0 {
-			t.Fatalf("%d leaks, %d errors", w.leaks.Load(), w.errs.Load())
+		w := tptest.NewWorkload(t, db, ids, false)
+		w.Run(context.Background(), workers, opsPerWorker, time.Now().Add(60*time.Second))
+		w.Reads.Add(int64(tptest.VerifyEveryConn(t, db, ids, 4)))
+		t.Log(w.Summary("session pooler, " + bd.Name))
+		if w.Leaks.Load() != 0 || w.Errs.Load() != 0 {
+			t.Fatalf("%d leaks, %d errors", w.Leaks.Load(), w.Errs.Load())
 		}
-		if w.ops.Load() != workers*opsPerWorker {
-			t.Fatalf("only %d of %d operations ran before the deadline", w.ops.Load(), workers*opsPerWorker)
+		if w.Ops.Load() != workers*opsPerWorker {
+			t.Fatalf("only %d of %d operations ran before the deadline", w.Ops.Load(), workers*opsPerWorker)
 		}
 	})
 }
@@ -42,15 +43,15 @@ func TestSessionPoolerNeverLeaks(t *testing.T) {
 // connection, behind a pooler with one server connection. It returns how
 // many reads saw another tenant's rows and how many rows landed in another
 // tenant's table.
-func interleave(t *testing.T, e *env, a, b *sql.DB, rounds int) (wrongReads, wrongWrites int) {
+func interleave(t *testing.T, e *tptest.Env, a, b *sql.DB, rounds int) (wrongReads, wrongWrites int) {
 	t.Helper()
 	ctx := context.Background()
 	for _, id := range []string{"10", "11"} {
-		e.exec("TRUNCATE " + tenantpath.QuoteIdentifier(e.schema(id)) + ".writes")
+		e.Exec("TRUNCATE " + tenantpath.QuoteIdentifier(e.Schema(id)) + ".writes")
 	}
 	step := func(db *sql.DB, id string) {
 		tctx := tenantpath.WithTenant(ctx, id)
-		got, err := readTenant(tctx, db)
+		got, err := tptest.ReadTenant(tctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +68,7 @@ func interleave(t *testing.T, e *env, a, b *sql.DB, rounds int) (wrongReads, wro
 	}
 	for _, id := range []string{"10", "11"} {
 		var n int
-		if err := e.admin.QueryRow("SELECT count(*) FROM "+tenantpath.QuoteIdentifier(e.schema(id))+".writes WHERE tenant <> $1", id).Scan(&n); err != nil {
+		if err := e.Admin.QueryRow("SELECT count(*) FROM "+tenantpath.QuoteIdentifier(e.Schema(id))+".writes WHERE tenant <> $1", id).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		wrongWrites += n
@@ -93,33 +94,33 @@ func interleave(t *testing.T, e *env, a, b *sql.DB, rounds int) (wrongReads, wro
 // workload leaves out its shared prepared statement: a statement prepared
 // on one server connection does not exist on the others.
 func TestTransactionPooler(t *testing.T) {
-	ids := tenantIDs(8)
-	e := newEnv(t, append([]string{"10", "11"}, ids...)...)
+	ids := tptest.TenantIDs(8)
+	e := tptest.NewEnv(t, append([]string{"10", "11"}, ids...)...)
 	for _, id := range []string{"10", "11"} {
-		e.exec("CREATE TABLE " + tenantpath.QuoteIdentifier(e.schema(id)) + ".writes (tenant text)")
+		e.Exec("CREATE TABLE " + tenantpath.QuoteIdentifier(e.Schema(id)) + ".writes (tenant text)")
 	}
 	bouncer := pgtest.StartPgBouncer(t, "transaction", 1)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		const rounds = 50
 		t.Run("default", func(t *testing.T) {
-			a := e.open(t, bd, bouncer, true)
-			b := e.open(t, bd, bouncer, true)
+			a := e.OpenOn(t, bd, bouncer, true)
+			b := e.OpenOn(t, bd, bouncer, true)
 			a.SetMaxOpenConns(1)
 			b.SetMaxOpenConns(1)
 			reads, writes := interleave(t, e, a, b, rounds)
 			t.Logf("transaction pooler, default mode, %s: %d reads and %d autocommit writes interleaved: %d reads of the wrong tenant, %d rows written into the wrong tenant",
-				bd.name, 2*rounds, 2*rounds, reads, writes)
+				bd.Name, 2*rounds, 2*rounds, reads, writes)
 			if reads == 0 || writes == 0 {
 				t.Fatal("the default mode never read or wrote the wrong tenant behind a transaction pooler; the README says it is unsafe there: which is it?")
 			}
 		})
 		t.Run("TransactionPooling", func(t *testing.T) {
-			a := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
-			b := e.open(t, bd, bouncer, true, tenantpath.TransactionPooling())
+			a := e.OpenOn(t, bd, bouncer, true, tenantpath.TransactionPooling())
+			b := e.OpenOn(t, bd, bouncer, true, tenantpath.TransactionPooling())
 			a.SetMaxOpenConns(1)
 			b.SetMaxOpenConns(1)
 			reads, writes := interleave(t, e, a, b, rounds)
-			t.Logf("transaction pooler, TransactionPooling, %s: %d reads and %d autocommit writes interleaved: %d leaks", bd.name, 2*rounds, 2*rounds, reads+writes)
+			t.Logf("transaction pooler, TransactionPooling, %s: %d reads and %d autocommit writes interleaved: %d leaks", bd.Name, 2*rounds, 2*rounds, reads+writes)
 			if reads+writes != 0 {
 				t.Fatalf("with TransactionPooling, %d reads of the wrong tenant and %d rows written into the wrong tenant", reads, writes)
 			}
@@ -128,27 +129,27 @@ func TestTransactionPooler(t *testing.T) {
 			// server connection.
 			a.SetMaxOpenConns(4)
 			b.SetMaxOpenConns(4)
-			var total counter
+			var total tptest.Counter
 			var wg sync.WaitGroup
 			for _, db := range []*sql.DB{a, b} {
-				w := &workload{t: t, db: db, ids: ids, noPrepared: true}
+				w := &tptest.Workload{T: t, DB: db, IDs: ids, NoPrepared: true}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					w.run(context.Background(), 8, 60, time.Now().Add(60*time.Second))
-					total.ops.Add(w.ops.Load())
-					total.reads.Add(w.reads.Load())
-					total.errs.Add(w.errs.Load())
-					total.leaks.Add(w.leaks.Load())
+					w.Run(context.Background(), 8, 60, time.Now().Add(60*time.Second))
+					total.Ops.Add(w.Ops.Load())
+					total.Reads.Add(w.Reads.Load())
+					total.Errs.Add(w.Errs.Load())
+					total.Leaks.Add(w.Leaks.Load())
 				}()
 			}
 			wg.Wait()
-			t.Log(total.summary("transaction pooler, TransactionPooling, two clients at once, " + bd.name))
-			if total.leaks.Load() != 0 || total.errs.Load() != 0 {
-				t.Fatalf("%d leaks, %d errors", total.leaks.Load(), total.errs.Load())
+			t.Log(total.Summary("transaction pooler, TransactionPooling, two clients at once, " + bd.Name))
+			if total.Leaks.Load() != 0 || total.Errs.Load() != 0 {
+				t.Fatalf("%d leaks, %d errors", total.Leaks.Load(), total.Errs.Load())
 			}
-			if total.ops.Load() != 2*8*60 {
-				t.Fatalf("only %d of %d operations ran before the deadline", total.ops.Load(), 2*8*60)
+			if total.Ops.Load() != 2*8*60 {
+				t.Fatalf("only %d of %d operations ran before the deadline", total.Ops.Load(), 2*8*60)
 			}
 		})
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // With MaxTenantsPerConn(n), no server backend ever serves more than n
@@ -15,19 +16,19 @@ import (
 // throughout.
 func TestMaxTenantsPerConnRetires(t *testing.T) {
 	const limit = 3
-	ids := tenantIDs(12)
-	e := newEnv(t, ids...)
-	forEachDriver(t, func(t *testing.T, bd baseDriver) {
-		rec := &recorder{Connector: bd.connector(t, pgtest.DSN(t), false)}
-		db := openWrapped(t, rec, tenantpath.WithNaming(e.naming), tenantpath.MaxTenantsPerConn(limit))
+	ids := tptest.TenantIDs(12)
+	e := tptest.NewEnv(t, ids...)
+	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+		rec := &tptest.Recorder{Connector: bd.Connector(t, pgtest.DSN(t), false)}
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming), tenantpath.MaxTenantsPerConn(limit))
 		db.SetMaxOpenConns(2)
 		db.SetMaxIdleConns(2)
 		rng := rand.New(rand.NewPCG(3, 4))
 		served := make(map[string]map[string]bool) // backend (pid and start time) -> tenants
-		var c counter
+		var c tptest.Counter
 		for range 150 {
 			id := ids[rng.IntN(len(ids))]
-			c.ops.Add(1)
+			c.Ops.Add(1)
 			var got string
 			var pid string
 			err := db.QueryRowContext(tenantpath.WithTenant(context.Background(), id),
@@ -37,9 +38,9 @@ func TestMaxTenantsPerConnRetires(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.reads.Add(1)
+			c.Reads.Add(1)
 			if got != id {
-				c.leaks.Add(1)
+				c.Leaks.Add(1)
 				t.Errorf("LEAK: tenant %q read rows of %q", id, got)
 			}
 			if served[pid] == nil {
@@ -55,7 +56,7 @@ func TestMaxTenantsPerConnRetires(t *testing.T) {
 			most = max(most, len(tenants))
 		}
 		t.Logf("%s; %d backends used (%d connections opened), at most %d tenants on one",
-			c.summary("MaxTenantsPerConn(3), "+bd.name), len(served), rec.connect.Load(), most)
+			c.Summary("MaxTenantsPerConn(3), "+bd.Name), len(served), rec.Connects(), most)
 		if len(served) < 150/limit/4 {
 			t.Fatalf("only %d backends for 150 reads over %d tenants: connections were not retired", len(served), len(ids))
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 	"github.com/tenantpath/tenantpath/migrator"
 )
 
@@ -20,16 +21,16 @@ func roleOf(schema string) string { return schema + "_rw" }
 // provisionRoles gives every tenant of e its own role with the migrator,
 // and drops the roles when t ends (roles belong to the cluster, not to the
 // schemas the harness drops).
-func provisionRoles(t *testing.T, e *env, ids []string) {
+func provisionRoles(t *testing.T, e *tptest.Env, ids []string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, id := range ids {
 		t.Cleanup(func() {
-			if err := migrator.DropTenantRole(context.Background(), e.admin, e.naming, roleOf, id); err != nil {
+			if err := migrator.DropTenantRole(context.Background(), e.Admin, e.Naming, roleOf, id); err != nil {
 				t.Errorf("DropTenantRole(%s): %v", id, err)
 			}
 		})
-		if err := migrator.ProvisionTenantRole(ctx, e.admin, e.naming, roleOf, id); err != nil {
+		if err := migrator.ProvisionTenantRole(ctx, e.Admin, e.Naming, roleOf, id); err != nil {
 			t.Fatalf("ProvisionTenantRole(%s): %v", id, err)
 		}
 	}
@@ -50,8 +51,8 @@ func sqlState(err error) string {
 // with TransactionPooling (where the role, like the path, is set per
 // transaction).
 func TestTenantRolesUnderLoad(t *testing.T) {
-	ids := tenantIDs(8)
-	e := newEnv(t, ids...)
+	ids := tptest.TenantIDs(8)
+	e := tptest.NewEnv(t, ids...)
 	provisionRoles(t, e, ids)
 	bouncer := pgtest.StartPgBouncer(t, "transaction", 2)
 	for _, setup := range []struct {
@@ -64,12 +65,12 @@ func TestTenantRolesUnderLoad(t *testing.T) {
 		{"transaction-pooler", bouncer, true, []tenantpath.Option{tenantpath.TransactionPooling()}},
 	} {
 		t.Run(setup.name, func(t *testing.T) {
-			forEachDriver(t, func(t *testing.T, bd baseDriver) {
-				db := e.open(t, bd, setup.dsn, setup.txPooler, append([]tenantpath.Option{tenantpath.WithTenantRoles(roleOf)}, setup.opts...)...)
+			tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
+				db := e.OpenOn(t, bd, setup.dsn, setup.txPooler, append([]tenantpath.Option{tenantpath.WithTenantRoles(roleOf)}, setup.opts...)...)
 				db.SetMaxOpenConns(4)
-				w := &workload{t: t, db: db, ids: ids, noPrepared: setup.txPooler}
+				w := &tptest.Workload{T: t, DB: db, IDs: ids, NoPrepared: setup.txPooler}
 				if !setup.txPooler {
-					w = newWorkload(t, db, ids, false)
+					w = tptest.NewWorkload(t, db, ids, false)
 				}
 				var attempts, refused, crossLeaks atomic.Int64
 				var wg sync.WaitGroup
@@ -80,16 +81,16 @@ func TestTenantRolesUnderLoad(t *testing.T) {
 						defer wg.Done()
 						rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
 						for i := 0; i < 60 && time.Now().Before(deadline); i++ {
-							w.randomOp(context.Background(), rng)
+							w.RandomOp(context.Background(), rng)
 							// An explicit read of another tenant's table.
-							id, other := w.pick(rng), w.pick(rng)
+							id, other := w.Pick(rng), w.Pick(rng)
 							if id == other {
 								continue
 							}
 							attempts.Add(1)
 							var got sql.NullString
 							err := db.QueryRowContext(tenantpath.WithTenant(context.Background(), id),
-								"SELECT string_agg(tenant, ',') FROM "+tenantpath.QuoteIdentifier(e.schema(other))+".notes").Scan(&got)
+								"SELECT string_agg(tenant, ',') FROM "+tenantpath.QuoteIdentifier(e.Schema(other))+".notes").Scan(&got)
 							switch {
 							case err == nil:
 								crossLeaks.Add(1)
@@ -123,9 +124,9 @@ func TestTenantRolesUnderLoad(t *testing.T) {
 					}
 				}
 				t.Logf("%s; explicit reads of another tenant's schema: %d attempts, %d refused by PostgreSQL (42501), %d leaks",
-					w.summary("tenant roles, "+setup.name+", "+bd.name), attempts.Load(), refused.Load(), crossLeaks.Load())
-				if w.leaks.Load()+crossLeaks.Load() != 0 || w.errs.Load() != 0 {
-					t.Fatalf("%d leaks, %d errors", w.leaks.Load()+crossLeaks.Load(), w.errs.Load())
+					w.Summary("tenant roles, "+setup.name+", "+bd.Name), attempts.Load(), refused.Load(), crossLeaks.Load())
+				if w.Leaks.Load()+crossLeaks.Load() != 0 || w.Errs.Load() != 0 {
+					t.Fatalf("%d leaks, %d errors", w.Leaks.Load()+crossLeaks.Load(), w.Errs.Load())
 				}
 				if refused.Load() == 0 || refused.Load() != attempts.Load() {
 					t.Fatalf("%d of %d cross-tenant reads refused", refused.Load(), attempts.Load())
