@@ -107,12 +107,22 @@ func (m *Migrator) createIn(ctx context.Context, tx *sql.Tx, t target) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s;\n",
 		tenantpath.QuoteIdentifier(t.schema), t.path, m.createVersionTableSQL(t.schema))
+	first := true
 	flush := func() error {
 		if b.Len() == 0 {
 			return nil
 		}
 		_, err := tx.ExecContext(ctx, b.String())
 		b.Reset()
+		// The existence check above reads pg_namespace with a snapshot
+		// taken before the lock was granted: a creator of the same
+		// tenant that committed while we waited is only seen by CREATE
+		// SCHEMA, the first statement of the first script, as
+		// duplicate_schema.
+		if first && sqlState(err) == "42P06" {
+			err = fmt.Errorf("%w: tenant %q (schema %q) (%w)", ErrTenantExists, t.tenant, t.schema, err)
+		}
+		first = false
 		return err
 	}
 	fail := func(mig *migration, err error) error {
@@ -217,6 +227,14 @@ func (m *Migrator) Rename(ctx context.Context, oldTenant, newTenant string) erro
 			m.registry(), tenantpath.QuoteLiteral(oldTenant), tenantpath.QuoteLiteral(newTenant), tenantpath.QuoteLiteral(to.schema))
 	}
 	if _, err := tx.ExecContext(ctx, q); err != nil {
+		// As in Create, a rename committed while we waited for the
+		// locks is seen by ALTER SCHEMA, not by the check above.
+		switch sqlState(err) {
+		case "42P06": // duplicate_schema
+			return fmt.Errorf("%w: tenant %q (schema %q) (%w)", ErrTenantExists, newTenant, to.schema, err)
+		case "3F000": // invalid_schema_name
+			return &tenantpath.UnknownTenantError{Tenant: oldTenant, Schema: from.schema}
+		}
 		return fmt.Errorf("migrator: renaming tenant %q to %q: %w", oldTenant, newTenant, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -271,6 +289,9 @@ func (m *Migrator) dropNow(ctx context.Context, t target, before func(context.Co
 		q += ";\nDELETE FROM " + m.registry() + " WHERE tenant = " + tenantpath.QuoteLiteral(t.tenant)
 	}
 	if _, err := tx.ExecContext(ctx, q); err != nil {
+		if sqlState(err) == "3F000" { // dropped by someone else while we waited
+			return &tenantpath.UnknownTenantError{Tenant: t.tenant, Schema: t.schema}
+		}
 		return fmt.Errorf("migrator: dropping tenant %q: %w", t.tenant, err)
 	}
 	return tx.Commit()

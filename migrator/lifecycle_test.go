@@ -625,3 +625,35 @@ func TestInvalidTenantFromSource(t *testing.T) {
 		t.Fatalf("Check = %+v, %v", rep, err)
 	}
 }
+
+// Many goroutines create the same tenant at once: exactly one succeeds,
+// every other gets ErrTenantExists, and the tenant is complete.
+func TestConcurrentCreateSameTenant(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	m := e.migrator(basicFS())
+	if _, err := m.MigrateShared(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- m.Create(ctx, "same") }()
+	}
+	ok := 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, migrator.ErrTenantExists):
+			t.Errorf("err = %v, want ErrTenantExists", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d creates succeeded, want 1", ok)
+	}
+	if got := e.versions(e.schema("same")); !equal(got, []int64{1, 2}) {
+		t.Fatalf("versions %v", got)
+	}
+}
