@@ -3,7 +3,7 @@
 #               module's tests with the race detector against real PostgreSQL
 #   make demo   install dependencies and run examples/quickstart
 #   make bench  run the benchmarks in bench/ against real PostgreSQL and write
-#               docs/BENCHMARKS.md and docs/profiles/ (about 15 minutes)
+#               docs/BENCHMARKS.md and docs/profiles/ (about 20 minutes)
 #
 # The tests start their own PostgreSQL servers (internal/pgtest); set
 # TENANTPATH_TEST_DSN to use an existing server instead.

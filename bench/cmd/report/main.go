@@ -37,11 +37,17 @@ func main() {
 	benchtime := flag.String("benchtime", "300ms", "-benchtime of each throughput benchmark")
 	raw := flag.String("raw", "", "also write the raw `go test` output here")
 	skipMemory := flag.Bool("skip-memory", false, "do not run BenchmarkBackendMemory")
-	from := flag.String("from", "", "run nothing: render from the output a previous run saved with -raw (and the profile summaries already in -profiles)")
+	from := flag.String("from", "", "run no benchmark: render from the output a previous run saved with -raw (and the profile summaries already in -profiles)")
+	redoProfiles := flag.Bool("redo-profiles", false, "with -from: make the profiles again first")
 	flag.Parse()
 	var err error
 	if *from != "" {
-		err = rerender(*from, *out, *profiles)
+		if *redoProfiles && *profiles != "" {
+			_, err = makeProfiles(*profiles)
+		}
+		if err == nil {
+			err = rerender(*from, *out, *profiles)
+		}
 	} else {
 		err = run(*out, *profiles, *rounds, *benchtime, *raw, *skipMemory)
 	}
@@ -98,7 +104,7 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 	var profs []profileSummary
 	if profDir != "" {
 		var err error
-		if profs, err = makeProfiles(profDir, benchtime); err != nil {
+		if profs, err = makeProfiles(profDir); err != nil {
 			return err
 		}
 	}

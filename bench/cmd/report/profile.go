@@ -46,7 +46,7 @@ func profileRuns() []profileRun {
 // makeProfiles profiles the tenantpath same-tenant and switch paths, over
 // PostgreSQL and over the in-memory driver, and writes a text summary of
 // each (not the binary profile) to dir.
-func makeProfiles(dir, benchtime string) ([]profileSummary, error) {
+func makeProfiles(dir string) ([]profileSummary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -114,15 +114,26 @@ func pprofTop(bin, prof string, n int) (string, error) {
 	if n > 0 {
 		args = append(args, "-nodecount", strconv.Itoa(n))
 	} else {
-		args = append(args, "-nodecount", "100000")
+		args = append(args, "-nodecount", "100000", "-nodefraction", "0", "-edgefraction", "0")
 	}
 	return pprofText(append(args, bin, prof))
 }
 
-// pprofTopCum returns the tenantpath functions sorted by cumulative time.
+// pprofTopCum returns the functions of package tenantpath, by cumulative
+// time, with the header of the listing.
 func pprofTopCum(bin, prof string) (string, error) {
-	return pprofText([]string{"tool", "pprof", "-top", "-cum", "-nodecount", "15",
-		"-show", `^github\.com/tenantpath/tenantpath\.`, bin, prof})
+	all, err := pprofText([]string{"tool", "pprof", "-top", "-cum", "-nodecount", "100000",
+		"-nodefraction", "0", "-edgefraction", "0", bin, prof})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(all, "\n") {
+		if strings.Contains(l, "flat%") || strings.Contains(l, "github.com/tenantpath/tenantpath.") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String(), nil
 }
 
 func pprofText(args []string) (string, error) {

@@ -305,9 +305,13 @@ func render(in renderInput) string {
 	if len(in.switches) == 0 {
 		p("Not measured in this run.\n\n")
 	} else {
-		p("`BenchmarkSwitchStatement`: one pgx connection moves to the next of 100 tenants per op, with tenantpath's switch as sent today (simple protocol: parsed and planned by the server every time), ")
-		p("the same statement with parameters (prepared once per connection by pgx's statement cache), and a plain `SET search_path`. Median of 3 runs.\n\n")
-		p("| statement | µs per switch (wall) | server CPU µs per switch |\n| --- | ---: | ---: |\n")
+		p("`BenchmarkSwitchStatement`: one pgx connection, one statement per op, moving to the next of 100 tenants: ")
+		p("`tenantpath-simple` is tenantpath's switch as sent today (`SELECT set_config(…) FROM pg_namespace WHERE nspname = …`, simple protocol); ")
+		p("`prepared` the same with parameters (prepared once per connection by pgx's statement cache); ")
+		p("`to_regnamespace-check` the same existence check through the catalog cache (`SELECT set_config(…) WHERE to_regnamespace(…) IS NOT NULL`); ")
+		p("`set` a plain `SET search_path`; `set_config-alone` and `namespace-lookup-alone` the two halves of tenantpath's statement on their own. ")
+		p("Server CPU is the backend's, from `/proc/<pid>/stat`. Median of 3 runs.\n\n")
+		p("| statement | µs per op (wall) | server CPU µs per op |\n| --- | ---: | ---: |\n")
 		for _, g := range groupPrefix(in.switches, "SwitchStatement/") {
 			p("| %s | %s | %s |\n", g.name, num(g.m["ns/op"]/1000), num(g.m["server-cpu-µs/op"]))
 		}
