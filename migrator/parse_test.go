@@ -3,6 +3,7 @@ package migrator
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -150,4 +151,28 @@ func TestTextArray(t *testing.T) {
 	if got := textArray([]string{`a`, `b"c`, `d\e`}); got != `{"a","b\"c","d\\e"}` {
 		t.Fatalf("textArray = %s", got)
 	}
+}
+
+// The parser and the splitter never panic, and the splitter never returns
+// an empty statement or loses a non-blank, non-comment character outside
+// quotes and comments.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"-- +goose Up\nCREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n",
+		"-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON a (id);",
+		"SELECT 'a;b', $x$;$x$, E'\\';', \"q;\"; /* ; /* ; */ */ SELECT 2",
+		"$", "'", "/*", "--", "$a", "E'\\", ";;;",
+		"\v", "\u3000", // found by the fuzzer: white space PostgreSQL skips, and one it does not
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		_, _ = parseGoose("f.sql", data)
+		_ = checkAnnotations("f.up.sql", data)
+		for _, stmt := range splitStatements(data) {
+			if strings.Trim(stmt, sqlSpace) == "" {
+				t.Fatalf("empty statement from %q", data)
+			}
+		}
+	})
 }

@@ -20,7 +20,7 @@ func splitStatements(script string) []string {
 	n := len(script)
 	flush := func(end int) {
 		if meaningful {
-			out = append(out, strings.TrimSpace(script[start:end]))
+			out = append(out, strings.Trim(script[start:end], sqlSpace))
 		}
 		start = end + 1
 		meaningful = false
@@ -102,7 +102,7 @@ func splitStatements(script string) []string {
 			flush(i)
 			i++
 			continue
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+		case strings.IndexByte(sqlSpace, c) >= 0:
 			i++
 			continue
 		}
@@ -112,6 +112,10 @@ func splitStatements(script string) []string {
 	flush(n)
 	return out
 }
+
+// sqlSpace is what PostgreSQL's scanner skips as white space. Other
+// characters, Unicode spaces included, are kept: the server will judge them.
+const sqlSpace = " \t\n\r\f\v"
 
 // dollarTag returns the opening "$tag$" at the start of s, if there is one.
 func dollarTag(s string) (string, bool) {

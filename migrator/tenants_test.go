@@ -5,13 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/pgtest"
 	"github.com/tenantpath/tenantpath/migrator"
 )
 
@@ -378,4 +381,56 @@ func TestKilledConnectionFailsOnlyItsTenant(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	assertPoolClean(t, e)
+}
+
+// A pool whose sessions start with their own search_path (from the
+// connection string, as from ALTER ROLE ... SET) gets exactly that path
+// back after a run, not the server default.
+func TestSessionDefaultPathRestored(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	createTenants(t, e.migrator(basicFS()), 6)
+	u, err := url.Parse(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const custom = `"$user", app_custom, public`
+	q := u.Query()
+	q.Set("options", "-c search_path="+strings.ReplaceAll(custom, " ", `\ `))
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(3)
+	db.SetMaxIdleConns(3)
+	var start string
+	if err := db.QueryRow("SELECT current_setting('search_path')").Scan(&start); err != nil || start != custom {
+		t.Fatalf("session path %q, %v; the DSN option did not apply", start, err)
+	}
+	m := e.migratorOn(db, withFile(basicFS(), addColumn, "ALTER TABLE users ADD COLUMN nickname text;"))
+	if _, err := m.MigrateTenants(ctx, migrator.Workers(3)); err != nil {
+		t.Fatal(err)
+	}
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 3 {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var path string
+		if err := c.QueryRowContext(ctx, "SELECT current_setting('search_path')").Scan(&path); err != nil {
+			t.Fatal(err)
+		}
+		if path != custom {
+			t.Fatalf("pooled connection on %q after the run, want %q", path, custom)
+		}
+	}
 }
