@@ -71,14 +71,16 @@
 //
 // [Migrator.Migrate] runs the shared migrations and then, only if they
 // succeeded, [Migrator.MigrateTenants]. Tenants run in parallel on a bounded
-// number of workers. Each tenant run pins one connection, takes the tenant's
-// own advisory lock (a 64-bit hash of its schema name) and sets search_path
-// to the tenant's schema and the shared schemas; at the end it unlocks and
-// resets search_path with a context that cancellation cannot interrupt, and
-// discards the connection if that fails. So two deploys never apply a
-// migration twice, different tenants never wait for each other, and no
-// pooled connection is left on a tenant path. A failing tenant does not stop
-// or change the others; the run returns one [Result] per tenant and a
+// number of workers. Each worker pins one connection; for each tenant it
+// takes that tenant's own advisory lock (a 64-bit hash of its schema name,
+// releasing the previous tenant's in the same statement) and sets
+// search_path to the tenant's schema and the shared schemas. When the worker
+// is done it unlocks and resets search_path with a context that cancellation
+// cannot interrupt, and discards the connection if that fails. So two
+// deploys never apply a migration twice, different tenants never wait for
+// each other, and no pooled connection is left on a tenant path or holding a
+// lock. A failing tenant does not stop or change the others; the run returns
+// one [Result] per tenant and a
 // [*PartialError] naming the failures.
 //
 // [Migrator.Status] reports every tenant without a round trip per tenant:
