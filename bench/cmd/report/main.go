@@ -77,6 +77,7 @@ func (c command) String() string {
 
 func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory bool) error {
 	started := time.Now()
+	load := loadAvg()
 	cmds := []command{
 		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", benchtime,
 			"-timeout", "60m", "./bench/", "-args", "-rounds", strconv.Itoa(rounds)}},
@@ -109,7 +110,8 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 		}
 	}
 	if rawPath != "" {
-		fmt.Fprintf(&rawOut, "%sinfo %d %s %s %s\n", rawHeader, rounds, benchtime, started.UTC().Format(time.RFC3339), time.Since(started).Round(time.Second))
+		fmt.Fprintf(&rawOut, "%sinfo %d %s %s %s %s\n", rawHeader, rounds, benchtime, started.UTC().Format(time.RFC3339),
+			time.Since(started).Round(time.Second), strings.ReplaceAll(load, " ", "_"))
 		if err := os.WriteFile(rawPath, rawOut.Bytes(), 0o644); err != nil {
 			return err
 		}
@@ -129,6 +131,7 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 		kept:      keptSections(string(old)),
 		rounds:    rounds,
 		benchtime: benchtime,
+		load:      load,
 	})
 	if err := os.WriteFile(out, []byte(doc), 0o644); err != nil {
 		return err
@@ -280,11 +283,15 @@ func rerender(from, out, profDir string) error {
 			in.switches = rs
 		case "info":
 			f := strings.Fields(rest)
-			if len(f) == 4 {
+			if len(f) >= 4 {
 				in.rounds, _ = strconv.Atoi(f[0])
 				in.benchtime = f[1]
 				in.when, _ = time.Parse(time.RFC3339, f[2])
 				in.elapsed, _ = time.ParseDuration(f[3])
+			}
+			in.load = "not recorded"
+			if len(f) >= 5 {
+				in.load = strings.ReplaceAll(f[4], "_", " ")
 			}
 			continue
 		default:

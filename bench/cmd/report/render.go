@@ -23,6 +23,7 @@ type renderInput struct {
 	kept                map[string]string
 	rounds              int
 	benchtime           string
+	load                string // load average when the run started
 }
 
 // Contender names, as BenchmarkRoute spells them.
@@ -179,7 +180,7 @@ func render(in renderInput) string {
 	p("| Go | %s |\n", strings.TrimSpace(mustOutput(goTool(), "version")))
 	p("| PostgreSQL | %s |\n", serverVersion(in.logs))
 	p("| kernel | %s |\n", strings.TrimSpace(mustOutput("uname", "-sr")))
-	p("| load average at start | %s |\n", loadAvg())
+	p("| load average at start | %s |\n", in.load)
 	p("\nThe server is the test harness's ephemeral PostgreSQL (internal/pgtest) on 127.0.0.1, on the same two cores as the client: ")
 	p("`fsync`, `synchronous_commit` and `full_page_writes` off, `shared_buffers` 128MB, `pg_stat_statements` loaded (its overhead is in every contender's numbers alike).\n\n")
 
