@@ -178,8 +178,8 @@ var tenantMixes = []tenantMix{
 }
 
 // rounds is how many times each scenario runs its contenders, one after the
-// other: A B C … A B C …. bench/cmd/report takes the median of the
-// per-round ratios.
+// other, in reverse order every other round: A B C … C B A ….
+// bench/cmd/report takes the median of the per-round ratios.
 var rounds = flag.Int("rounds", 1, "BenchmarkRoute: rounds of every scenario's contenders")
 
 var (
