@@ -43,8 +43,8 @@ func openMock(t *testing.T, opts ...tenantpath.Option) (*sql.DB, sqlmock.Sqlmock
 }
 
 const (
-	switchTo10 = `SELECT pg_catalog.set_config('search_path', '"org_10", "public"', false) FROM pg_catalog.pg_namespace WHERE nspname = 'org_10'`
-	switchTo11 = `SELECT pg_catalog.set_config('search_path', '"org_11", "public"', false) FROM pg_catalog.pg_namespace WHERE nspname = 'org_11'`
+	switchTo10 = `SELECT pg_catalog.set_config('search_path', '"org_10", "public"', false) WHERE pg_catalog.to_regnamespace('"org_10"') IS NOT NULL`
+	switchTo11 = `SELECT pg_catalog.set_config('search_path', '"org_11", "public"', false) WHERE pg_catalog.to_regnamespace('"org_11"') IS NOT NULL`
 )
 
 var orgNaming = tenantpath.WithNaming(tenantpath.Naming{Prefix: "org_"})

@@ -15,7 +15,7 @@ func TestMockTenantRolesSwitchInOneStatement(t *testing.T) {
 	db, mock := openMock(t, orgNaming, tenantpath.WithTenantRoles(func(schema string) string { return schema + "_rw" }))
 	ctx := context.Background()
 	mock.ExpectExec(`SELECT pg_catalog.set_config('role', 'org_10_rw', false), pg_catalog.set_config('search_path', '"org_10", "public"', false)` +
-		` FROM pg_catalog.pg_namespace, pg_catalog.pg_roles WHERE nspname = 'org_10' AND rolname = 'org_10_rw'`).
+		` WHERE pg_catalog.to_regnamespace('"org_10"') IS NOT NULL AND pg_catalog.to_regrole('"org_10_rw"') IS NOT NULL`).
 		WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec("SELECT 1").WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec(`SELECT pg_catalog.set_config('role', 'none', false), pg_catalog.set_config('search_path', '"public"', false)`).
@@ -33,7 +33,7 @@ func TestMockTenantRolesSwitchInOneStatement(t *testing.T) {
 	}
 }
 
-const localSwitchTo10 = `SELECT pg_catalog.set_config('search_path', '"org_10", "public"', true) FROM pg_catalog.pg_namespace WHERE nspname = 'org_10'`
+const localSwitchTo10 = `SELECT pg_catalog.set_config('search_path', '"org_10", "public"', true) WHERE pg_catalog.to_regnamespace('"org_10"') IS NOT NULL`
 
 // In transaction-pooling mode nothing is left on the session: every tenant
 // call, even for the same tenant again, sets its path inside a transaction.
@@ -55,7 +55,7 @@ func TestMockTransactionPoolingScopesPathToTransactions(t *testing.T) {
 	mock.ExpectExec("INSERT INTO notes DEFAULT VALUES").WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectCommit()
 	mock.ExpectBegin()
-	mock.ExpectExec(`SELECT pg_catalog.set_config('search_path', '"org_11", "public"', true) FROM pg_catalog.pg_namespace WHERE nspname = 'org_11'`).
+	mock.ExpectExec(`SELECT pg_catalog.set_config('search_path', '"org_11", "public"', true) WHERE pg_catalog.to_regnamespace('"org_11"') IS NOT NULL`).
 		WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectRollback()
 	mock.ExpectExec("SELECT 1").WillReturnResult(sqlmock.NewResult(0, 1)) // no tenant: not wrapped

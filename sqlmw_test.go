@@ -76,7 +76,7 @@ func TestComposesAboveSqlmw(t *testing.T) {
 			continue
 		}
 		users++
-		if !strings.Contains(current, "nspname = '"+e.Prefix+l.tenant+"'") {
+		if !strings.Contains(current, "to_regnamespace('\""+e.Prefix+l.tenant+"\"')") {
 			t.Fatalf("statement %q for tenant %s ran after switch %q", l.query, l.tenant, current)
 		}
 	}

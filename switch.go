@@ -6,21 +6,27 @@ package tenantpath
 // tenant whose schema is schema, but only if that schema (and role) exist:
 // the command tag's row count then says whether anything was set. With local
 // set, the settings last until the end of the current transaction.
+//
+// The existence check goes through to_regnamespace (and to_regrole), which
+// read the catalog caches: with no FROM clause there is nothing to plan, and
+// the server spends about half the CPU a lookup in pg_namespace costs
+// (docs/BENCHMARKS.md, BenchmarkSwitchStatement). The WHERE clause is a
+// one-time filter, evaluated before set_config is called. The names are
+// passed as quoted identifiers, so case and any character survive.
 func (cfg *config) tenantSwitch(schema string, local bool) string {
 	scope := ", false)"
 	if local {
 		scope = ", true)"
 	}
 	path := QuoteLiteral(joinPath(schema, cfg.naming.SharedSchemas()))
-	nsp := QuoteLiteral(schema)
+	exists := "pg_catalog.to_regnamespace(" + QuoteLiteral(QuoteIdentifier(schema)) + ") IS NOT NULL"
 	if cfg.roleFor == nil {
-		return "SELECT pg_catalog.set_config('search_path', " + path + scope +
-			" FROM pg_catalog.pg_namespace WHERE nspname = " + nsp
+		return "SELECT pg_catalog.set_config('search_path', " + path + scope + " WHERE " + exists
 	}
-	role := QuoteLiteral(cfg.roleFor(schema))
-	return "SELECT pg_catalog.set_config('role', " + role + scope +
+	role := cfg.roleFor(schema)
+	return "SELECT pg_catalog.set_config('role', " + QuoteLiteral(role) + scope +
 		", pg_catalog.set_config('search_path', " + path + scope +
-		" FROM pg_catalog.pg_namespace, pg_catalog.pg_roles WHERE nspname = " + nsp + " AND rolname = " + role
+		" WHERE " + exists + " AND pg_catalog.to_regrole(" + QuoteLiteral(QuoteIdentifier(role)) + ") IS NOT NULL"
 }
 
 // sharedSwitch sets the shared schemas alone (and the login role).

@@ -307,10 +307,10 @@ func render(in renderInput) string {
 		p("Not measured in this run.\n\n")
 	} else {
 		p("`BenchmarkSwitchStatement`: one pgx connection, one statement per op, moving to the next of 100 tenants: ")
-		p("`tenantpath-simple` is tenantpath's switch as sent today (`SELECT set_config(…) FROM pg_namespace WHERE nspname = …`, simple protocol); ")
-		p("`prepared` the same with parameters (prepared once per connection by pgx's statement cache); ")
-		p("`to_regnamespace-check` the same existence check through the catalog cache (`SELECT set_config(…) WHERE to_regnamespace(…) IS NOT NULL`); ")
-		p("`set` a plain `SET search_path`; `set_config-alone` and `namespace-lookup-alone` the two halves of tenantpath's statement on their own. ")
+		p("`tenantpath` is tenantpath's switch (`SELECT set_config(…) WHERE to_regnamespace(…) IS NOT NULL`, simple protocol: the existence check reads the catalog cache); ")
+		p("`namespace-scan` the earlier form, `SELECT set_config(…) FROM pg_namespace WHERE nspname = …`; ")
+		p("`prepared` that form with parameters (prepared once per connection by pgx's statement cache); ")
+		p("`set` a plain `SET search_path`; `set_config-alone` and `namespace-lookup-alone` the two halves of the earlier form on their own. ")
 		p("Server CPU is the backend's, from `/proc/<pid>/stat`. Median of 3 runs.\n\n")
 		p("| statement | µs per op (wall) | server CPU µs per op |\n| --- | ---: | ---: |\n")
 		for _, g := range groupPrefix(in.switches, "SwitchStatement/") {
