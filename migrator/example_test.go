@@ -104,22 +104,7 @@ func ExampleMigrator_CreateTx() {
 // The application's organisations table is the list of tenants.
 func ExampleWithTenantSource() {
 	var db *sql.DB
-	source := func(ctx context.Context) ([]string, error) {
-		rows, err := db.QueryContext(ctx, "SELECT id FROM organisations WHERE deleted_at IS NULL")
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		return ids, rows.Err()
-	}
+	source := migrator.TenantsFromQuery(db, "SELECT id FROM organisations WHERE deleted_at IS NULL")
 	m, err := migrator.New(db, os.DirFS("db"), tenantpath.Naming{Prefix: "org_"},
 		migrator.WithTenantSource(source))
 	if err != nil {

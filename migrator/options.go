@@ -110,6 +110,30 @@ func WithTenantSource(fn func(ctx context.Context) ([]string, error)) Option {
 	}
 }
 
+// TenantsFromQuery returns a tenant source for [WithTenantSource] that runs
+// query on db and reads one tenant id from the first column of each row,
+// e.g. "SELECT id FROM organisations WHERE deleted_at IS NULL". db should be
+// a plain pool (or one routed with the shared scope): the query reads the
+// application's own table.
+func TenantsFromQuery(db *sql.DB, query string) func(ctx context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		return ids, rows.Err()
+	}
+}
+
 // WithWorkers sets how many tenants are migrated at once by default. Without
 // it the count follows the pool: db.Stats().MaxOpenConnections when set, else
 // 8. Each worker holds one connection while it runs. Workers spend most of

@@ -338,23 +338,7 @@ func newMigrator(db *sql.DB, o *options, workers int) (*migrator.Migrator, error
 		opts = append(opts, migrator.WithTenantDir(o.tenantDir))
 	}
 	if o.tenantsQuery != "" {
-		q := o.tenantsQuery
-		opts = append(opts, migrator.WithTenantSource(func(ctx context.Context) ([]string, error) {
-			rows, err := db.QueryContext(ctx, q)
-			if err != nil {
-				return nil, err
-			}
-			defer rows.Close()
-			var ids []string
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					return nil, err
-				}
-				ids = append(ids, id)
-			}
-			return ids, rows.Err()
-		}))
+		opts = append(opts, migrator.WithTenantSource(migrator.TenantsFromQuery(db, o.tenantsQuery)))
 	}
 	return migrator.New(db, os.DirFS(o.dir), naming, opts...)
 }
