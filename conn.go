@@ -114,7 +114,9 @@ func (c *conn) switchTo(ctx context.Context, want scope) error {
 		if schema, err = c.cfg.naming.Schema(want.tenant); err != nil {
 			return err
 		}
-		query = c.cfg.tenantSwitch(schema, false)
+		if query, err = c.cfg.tenantSwitch(schema, false); err != nil {
+			return err
+		}
 	case scopeShared:
 		query = c.cfg.sharedQuery
 	default:
@@ -184,16 +186,36 @@ func (c *conn) execDirect(ctx context.Context, query string) (driver.Result, err
 	return execStmt(ctx, st, nil)
 }
 
-// observe records that the caller's own SQL may have changed the path.
-func (c *conn) observe(changesPath bool) {
-	if !changesPath {
+// observe records what the caller's own SQL may have done to the path.
+func (c *conn) observe(ctx context.Context, effect sqlEffect) {
+	if effect == 0 {
 		return
 	}
 	if c.tx != nil {
-		c.tx.changedPath = true
+		// The path was set before BEGIN (or, when pooling, right after it,
+		// before any savepoint), so only a change of path or an end of the
+		// transaction by hand puts it in doubt.
+		if effect&(effectPath|effectEndTx) != 0 {
+			c.tx.pathInDoubt = true
+		}
 		return
 	}
-	c.state = pathUser
+	c.userChangedPath(scopeFrom(ctx).kind)
+}
+
+// userChangedPath records that the caller's SQL, in a call for scope kind,
+// may have changed the path outside a driver transaction. Only a call
+// without a tenant on a connection still on its base (or its own) path
+// leaves it as the caller's: there the caller's SET is meant for the
+// caller's next calls. Anywhere else nothing is known any more: a false
+// alarm after a tenant call must not let the next call without a tenant run
+// on that tenant's path.
+func (c *conn) userChangedPath(kind scopeKind) {
+	if kind == scopeNone && (c.state == pathBase || c.state == pathUser) {
+		c.state = pathUser
+		return
+	}
+	c.state = pathUnknown
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -213,7 +235,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if err != nil && c.mayRetry(err) {
 		res, err = ec.ExecContext(ctx, query, args)
 	}
-	c.observe(mayChangePath(query))
+	c.observe(ctx, sqlEffects(query))
 	return res, c.explain(err)
 }
 
@@ -234,7 +256,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if err != nil && c.mayRetry(err) {
 		rows, err = qc.QueryContext(ctx, query, args)
 	}
-	c.observe(mayChangePath(query))
+	c.observe(ctx, sqlEffects(query))
 	return rows, c.explain(err)
 }
 
@@ -251,7 +273,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{conn: c, inner: st, changesPath: mayChangePath(query)}, nil
+	return &stmt{conn: c, inner: st, effect: sqlEffects(query)}, nil
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
@@ -342,7 +364,11 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 // it counts as a change of path by the caller: reset before the pool hands
 // the connection to anyone else.
 func (c *conn) Unwrap() driver.Conn {
-	c.observe(true)
+	if c.tx != nil {
+		c.tx.pathInDoubt = true
+	} else {
+		c.userChangedPath(scopeNone)
+	}
 	return c.inner
 }
 

@@ -2,35 +2,83 @@ package tenantpath
 
 import "testing"
 
-func TestMayChangePath(t *testing.T) {
-	yes := []string{
-		"SET search_path TO x", "set SEARCH_PATH = x", "SET LOCAL search_path TO x",
-		"SELECT set_config('search_path', 'x', false)", "select pg_catalog.SET_CONFIG('search_path','x',true)",
-		"RESET search_path", "reset all", "DISCARD ALL", "discard plans",
-		"SET ROLE tenant", "set session role none", "SET LOCAL ROLE x", "RESET ROLE",
-		"SET SESSION AUTHORIZATION x", "SELECT set_config('session_authorization','x',false)",
-		"ROLLBACK", "rollback to savepoint a", "ABORT", "BEGIN; SET search_path TO x; COMMIT",
+func TestSQLEffects(t *testing.T) {
+	cases := []struct {
+		query string
+		want  sqlEffect
+	}{
+		{"SELECT 1", 0},
+		{"SELECT role FROM users", 0},
+		{"INSERT INTO t (search) VALUES ('path')", 0},
+		{"SAVEPOINT a", 0},
+		{"SELECT resets FROM t", 0},
+		{"CREATE TABLE rollbacks (id int)", 0},
+		{"SELECT * FROM search_paths_log", 0},
+		{"SELECT CASE WHEN x THEN 1 ELSE 2 END FROM t", 0},
+		{"SELECT $1::int, $2", 0},
+		{"SELECT commit_sha FROM builds", 0},
+
+		{"SET search_path TO x", effectPath},
+		{"set SEARCH_PATH = x", effectPath},
+		{`SET "search_path" TO x`, effectPath},
+		{"SET LOCAL search_path TO x", effectPath},
+		{"SELECT set_config('search_path', 'x', false)", effectPath},
+		{"select pg_catalog.SET_CONFIG('search_path','x',true)", effectPath},
+		{"RESET search_path", effectPath},
+		{"reset all", effectPath},
+		{"DISCARD ALL", effectPath},
+		{"SET ROLE tenant", effectPath},
+		{"set session role none", effectPath},
+		{"SET LOCAL ROLE x", effectPath},
+		{"RESET ROLE", effectPath},
+		{"/* app=web */ SET ROLE x", effectPath},
+		{"-- traced\nSET ROLE x", effectPath},
+		{"SET /* x */ ROLE x", effectPath},
+		{"UPDATE users SET role = 'admin'", effectPath}, // a false alarm: it costs one switch
+		{"SET SESSION AUTHORIZATION x", effectPath},
+		{"SELECT set_config('session_authorization','x',false)", effectPath},
+		{`SET U&"search\005fpath" TO x`, effectPath},
+		{"DO $$ BEGIN SET search_path TO x; END $$", effectPath | effectEndTx},
+		{"DO $body$ BEGIN EXECUTE 'SET ROLE x'; END $body$", effectPath | effectEndTx},
+		{"SELECT 'a--b'; SET search_path TO y", effectPath},
+		{"SELECT 'x; /*'; SET ROLE y", effectPath},
+
+		{"ROLLBACK", effectEndTx},
+		{"rollback work", effectEndTx},
+		{"ABORT", effectEndTx},
+		{"COMMIT", effectEndTx},
+		{"END", effectEndTx},
+		{"end transaction", effectEndTx},
+		{"/* c */ END", effectEndTx},
+		{"PREPARE TRANSACTION 'x'", effectEndTx},
+		{"BEGIN; SET search_path TO x; COMMIT", effectPath | effectEndTx},
+		{"rollback to savepoint a", effectSavepointRollback},
+		{"ROLLBACK TRANSACTION TO a", effectSavepointRollback},
 	}
-	no := []string{
-		"SELECT 1", "SELECT role FROM users", "UPDATE users SET role = 'admin'",
-		"INSERT INTO t (search) VALUES ('path')", "SAVEPOINT a", "COMMIT", "SELECT resets FROM t",
-		"CREATE TABLE rollbacks (id int)", "SELECT * FROM search_paths_log",
-	}
-	for _, q := range yes {
-		if !mayChangePath(q) {
-			t.Errorf("missed %q", q)
-		}
-	}
-	for _, q := range no {
-		if mayChangePath(q) {
-			t.Errorf("false alarm on %q", q)
+	for _, c := range cases {
+		if got := sqlEffects(c.query); got != c.want {
+			t.Errorf("sqlEffects(%q) = %03b, want %03b", c.query, got, c.want)
 		}
 	}
 }
 
-func TestMayChangePathAllocatesNothing(t *testing.T) {
-	q := "SELECT id, title, body FROM notes WHERE owner = $1 AND role = 'x' ORDER BY created_at DESC LIMIT 50"
-	if n := testing.AllocsPerRun(100, func() { mayChangePath(q) }); n != 0 {
+func TestSQLEffectsAllocatesNothing(t *testing.T) {
+	q := "/* app */ SELECT id, title, body FROM notes WHERE owner = $1 AND role = 'x' AND t = $$y$$ ORDER BY created_at DESC LIMIT 50"
+	if n := testing.AllocsPerRun(100, func() { sqlEffects(q) }); n != 0 {
 		t.Fatalf("%v allocations per call", n)
 	}
+}
+
+// FuzzSQLEffects: whatever the text, the scan terminates without panicking,
+// and prefixing a path change to any statement is always seen.
+func FuzzSQLEffects(f *testing.F) {
+	for _, s := range []string{"SELECT 1", "'", "\"", "$$", "$a", "/*", "--", "E'\\'", "/* /* */", "$x$ $x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		sqlEffects(q)
+		if sqlEffects("SET search_path TO x;"+q)&effectPath == 0 {
+			t.Fatalf("missed the SET before %q", q)
+		}
+	})
 }

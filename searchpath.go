@@ -128,6 +128,9 @@ func (n Naming) Check() error {
 		if reason := identifierProblem(s); reason != "" {
 			return fmt.Errorf("tenantpath: shared schema %q: %s", s, reason)
 		}
+		if s == "$user" {
+			return errors.New(`tenantpath: shared schema "$user" means the current role's schema; list the schema itself`)
+		}
 		if seen[s] {
 			return fmt.Errorf("tenantpath: shared schema %q listed twice", s)
 		}
@@ -149,6 +152,9 @@ func (n Naming) refuse(schema string) string {
 	}
 	if systemSchemas[strings.ToLower(schema)] {
 		return "a system schema cannot be a tenant"
+	}
+	if schema == "$user" {
+		return `"$user" on a search_path means the current role's schema, even quoted`
 	}
 	for _, s := range n.SharedSchemas() {
 		if strings.EqualFold(s, schema) {

@@ -40,6 +40,7 @@ func TestNamingSchema(t *testing.T) {
 		{tenantpath.Naming{Validate: func(string) error { return nil }}, "PG_x", ""},
 		{tenantpath.Naming{Validate: func(string) error { return nil }}, strings.Repeat("é", 32), ""}, // 64 bytes
 		{tenantpath.Naming{Validate: func(string) error { return errors.New("no") }}, "ok", ""},
+		{tenantpath.Naming{Validate: func(string) error { return nil }}, "$user", ""},
 	}
 	for _, c := range cases {
 		got, err := c.naming.Schema(c.tenant)
@@ -97,7 +98,7 @@ func TestSearchPathQuotesEverything(t *testing.T) {
 }
 
 func TestNamingCheckRefusesBadShared(t *testing.T) {
-	for _, shared := range [][]string{{""}, {"a\x00"}, {strings.Repeat("s", 64)}, {"public", "public"}} {
+	for _, shared := range [][]string{{""}, {"a\x00"}, {strings.Repeat("s", 64)}, {"public", "public"}, {"$user"}} {
 		if err := (tenantpath.Naming{Shared: shared}).Check(); err == nil {
 			t.Errorf("Check accepted shared %q", shared)
 		}

@@ -11,9 +11,9 @@ import (
 // search_path differs from the one it was planned under, so it then reads
 // the new tenant's tables.
 type stmt struct {
-	conn        *conn
-	inner       driver.Stmt
-	changesPath bool
+	conn   *conn
+	inner  driver.Stmt
+	effect sqlEffect // what the statement may do to the path
 }
 
 var (
@@ -40,7 +40,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if err != nil && c.mayRetry(err) {
 		res, err = execStmt(ctx, s.inner, args)
 	}
-	c.observe(s.changesPath)
+	c.observe(ctx, s.effect)
 	return res, c.explain(err)
 }
 
@@ -58,7 +58,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if err != nil && c.mayRetry(err) {
 		rows, err = queryStmt(ctx, s.inner, args)
 	}
-	c.observe(s.changesPath)
+	c.observe(ctx, s.effect)
 	return rows, c.explain(err)
 }
 

@@ -1,5 +1,7 @@
 package tenantpath
 
+import "fmt"
+
 // The statements that set a connection's path. Each is one round trip.
 
 // tenantSwitch sets the path (and, with tenant roles, the role) for the
@@ -13,7 +15,7 @@ package tenantpath
 // (docs/BENCHMARKS.md, BenchmarkSwitchStatement). The WHERE clause is a
 // one-time filter, evaluated before set_config is called. The names are
 // passed as quoted identifiers, so case and any character survive.
-func (cfg *config) tenantSwitch(schema string, local bool) string {
+func (cfg *config) tenantSwitch(schema string, local bool) (string, error) {
 	scope := ", false)"
 	if local {
 		scope = ", true)"
@@ -21,12 +23,15 @@ func (cfg *config) tenantSwitch(schema string, local bool) string {
 	path := QuoteLiteral(joinPath(schema, cfg.naming.SharedSchemas()))
 	exists := "pg_catalog.to_regnamespace(" + QuoteLiteral(QuoteIdentifier(schema)) + ") IS NOT NULL"
 	if cfg.roleFor == nil {
-		return "SELECT pg_catalog.set_config('search_path', " + path + scope + " WHERE " + exists
+		return "SELECT pg_catalog.set_config('search_path', " + path + scope + " WHERE " + exists, nil
 	}
 	role := cfg.roleFor(schema)
+	if reason := identifierProblem(role); reason != "" {
+		return "", fmt.Errorf("tenantpath: role %q for schema %q: %s", role, schema, reason)
+	}
 	return "SELECT pg_catalog.set_config('role', " + QuoteLiteral(role) + scope +
 		", pg_catalog.set_config('search_path', " + path + scope +
-		" WHERE " + exists + " AND pg_catalog.to_regrole(" + QuoteLiteral(QuoteIdentifier(role)) + ") IS NOT NULL"
+		" WHERE " + exists + " AND pg_catalog.to_regrole(" + QuoteLiteral(QuoteIdentifier(role)) + ") IS NOT NULL", nil
 }
 
 // sharedSwitch sets the shared schemas alone (and the login role).

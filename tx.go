@@ -9,10 +9,12 @@ type tx struct {
 	inner driver.Tx
 	scope scope
 
-	// changedPath is set when the caller's SQL inside the transaction may
-	// have changed the path. Whether that survives depends on COMMIT or
-	// ROLLBACK, so afterwards the path counts as set by the caller.
-	changedPath bool
+	// pathInDoubt is set when the caller's SQL inside the transaction may
+	// have changed the path or ended the transaction by hand (after which
+	// the server runs the next statements outside it). From then on calls
+	// that ask for a tenant or the shared scope are refused, and when the
+	// transaction ends the connection's path counts as unknown.
+	pathInDoubt bool
 }
 
 var _ driver.Tx = (*tx)(nil)
@@ -20,10 +22,16 @@ var _ driver.Tx = (*tx)(nil)
 // admit checks a call made inside the transaction. A call without a tenant
 // runs in the transaction's scope (RequireTenant has refused it already).
 func (t *tx) admit(want scope) error {
-	if want.kind == scopeNone || want == t.scope {
+	if want.kind == scopeNone {
 		return nil
 	}
-	return &TenantMismatchError{Tx: t.scope.String(), Call: want.String()}
+	if t.pathInDoubt {
+		return &TenantMismatchError{Tx: t.scope.String() + " whose own SQL changed its path or ended it", Call: want.String()}
+	}
+	if want != t.scope {
+		return &TenantMismatchError{Tx: t.scope.String(), Call: want.String()}
+	}
+	return nil
 }
 
 func (t *tx) Commit() error {
@@ -39,7 +47,7 @@ func (t *tx) Rollback() error {
 func (t *tx) end() {
 	c := t.conn
 	c.tx = nil
-	if t.changedPath {
-		c.state = pathUser
+	if t.pathInDoubt {
+		c.userChangedPath(t.scope.kind)
 	}
 }

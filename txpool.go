@@ -28,7 +28,9 @@ func (c *conn) beginPooled(ctx context.Context, opts driver.TxOptions) (driver.T
 		if schema, err = c.cfg.naming.Schema(want.tenant); err != nil {
 			return nil, err
 		}
-		query = c.cfg.tenantSwitch(schema, true)
+		if query, err = c.cfg.tenantSwitch(schema, true); err != nil {
+			return nil, err
+		}
 	case scopeShared:
 		query = c.cfg.sharedLocalQuery
 	default:

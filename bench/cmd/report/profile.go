@@ -18,7 +18,7 @@ type profileSummary struct {
 	// Shares of the client's CPU samples, in percent.
 	wrapperFlat   float64 // flat in package tenantpath: the wrapper's own work
 	ensureCum     float64 // tenantpath (*conn).ensure and what it calls
-	mayChangePath float64 // the scan of each statement for path changes
+	mayChangePath float64 // the scan of each statement for path changes (sqlEffects)
 	top           []string
 }
 
@@ -174,7 +174,7 @@ func parseShares(s *profileSummary, top string) {
 		switch {
 		case strings.HasPrefix(name, "github.com/tenantpath/tenantpath.(*conn).ensure"):
 			s.ensureCum = max(s.ensureCum, cum)
-		case strings.HasPrefix(name, "github.com/tenantpath/tenantpath.mayChangePath"):
+		case strings.HasPrefix(name, "github.com/tenantpath/tenantpath.sqlEffects"):
 			s.mayChangePath = max(s.mayChangePath, cum)
 		}
 	}

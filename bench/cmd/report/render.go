@@ -350,7 +350,7 @@ func render(in renderInput) string {
 	if len(in.profiles) > 0 {
 		p("## Where the time goes (client CPU profiles)\n\n")
 		p("`go test -cpuprofile` of the benchmark binary, i.e. the Go client only. Full top lists and their reading: [%s](%s).\n\n", in.profDir, strings.TrimPrefix(in.profDir, "docs/"))
-		p("| profile | what | flat in package tenantpath | cum. `(*conn).ensure` | cum. `mayChangePath` |\n| --- | --- | ---: | ---: | ---: |\n")
+		p("| profile | what | flat in package tenantpath | cum. `(*conn).ensure` | cum. `sqlEffects` |\n| --- | --- | ---: | ---: | ---: |\n")
 		for _, pr := range in.profiles {
 			p("| [%s](%s) | %s | %.1f%% | %.1f%% | %.1f%% |\n", pr.name, strings.TrimPrefix(pr.file, "docs/"), pr.what, pr.wrapperFlat, pr.ensureCum, pr.mayChangePath)
 		}
