@@ -93,6 +93,9 @@ func WithTenantRoles(role func(schema string) string) Option {
 // touched, so a connection that visits thousands of tenant schemas grows;
 // retiring it bounds that memory at the cost of reconnecting (see
 // docs/BENCHMARKS.md for both sides). Zero, the default, never retires.
+// Under TransactionPooling it has no effect: there a client connection does
+// not map to one backend, and the pooler's own settings (server_lifetime)
+// bound backend memory.
 func MaxTenantsPerConn(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
