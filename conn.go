@@ -79,7 +79,7 @@ func (c *conn) ensure(ctx context.Context) error {
 		return ErrNoTenant
 	}
 	if c.tx != nil {
-		return c.tx.admit(want)
+		return c.tx.admit(ctx, want)
 	}
 	if c.cfg.txPooling {
 		// Tenant calls got a transaction of their own (pooledCall); a call
@@ -192,12 +192,7 @@ func (c *conn) observe(ctx context.Context, effect sqlEffect) {
 		return
 	}
 	if c.tx != nil {
-		// The path was set before BEGIN (or, when pooling, right after it,
-		// before any savepoint), so only a change of path or an end of the
-		// transaction by hand puts it in doubt.
-		if effect&(effectPath|effectEndTx) != 0 {
-			c.tx.pathInDoubt = true
-		}
+		c.tx.observe(effect)
 		return
 	}
 	c.userChangedPath(scopeFrom(ctx).kind)
@@ -365,7 +360,7 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 // the connection to anyone else.
 func (c *conn) Unwrap() driver.Conn {
 	if c.tx != nil {
-		c.tx.pathInDoubt = true
+		c.tx.observe(effectPath)
 	} else {
 		c.userChangedPath(scopeNone)
 	}

@@ -1,6 +1,9 @@
 package tenantpath
 
-import "database/sql/driver"
+import (
+	"context"
+	"database/sql/driver"
+)
 
 // tx is an open transaction. Its scope was applied before BEGIN and holds
 // until it ends: calls for another scope are refused, never switched.
@@ -10,28 +13,79 @@ type tx struct {
 	scope scope
 
 	// pathInDoubt is set when the caller's SQL inside the transaction may
-	// have changed the path or ended the transaction by hand (after which
-	// the server runs the next statements outside it). From then on calls
-	// that ask for a tenant or the shared scope are refused, and when the
-	// transaction ends the connection's path counts as unknown.
+	// have changed the path (the migrator's CreateTx does, to build a new
+	// tenant's schema, and puts it back). The next call for the
+	// transaction's scope sets the path again for the rest of the
+	// transaction (set_config(…, true)) before it runs.
 	pathInDoubt bool
+	// ended is set when the caller's SQL may have ended the transaction
+	// by hand (COMMIT, ROLLBACK, …): the server then runs the next
+	// statements outside it, where a transaction-scoped path would not
+	// hold, so calls for a tenant or the shared scope are refused.
+	ended bool
+	// touched remembers either, for the connection's state afterwards.
+	touched bool
 }
 
 var _ driver.Tx = (*tx)(nil)
 
 // admit checks a call made inside the transaction. A call without a tenant
 // runs in the transaction's scope (RequireTenant has refused it already).
-func (t *tx) admit(want scope) error {
+func (t *tx) admit(ctx context.Context, want scope) error {
 	if want.kind == scopeNone {
 		return nil
-	}
-	if t.pathInDoubt {
-		return &TenantMismatchError{Tx: t.scope.String() + " whose own SQL changed its path or ended it", Call: want.String()}
 	}
 	if want != t.scope {
 		return &TenantMismatchError{Tx: t.scope.String(), Call: want.String()}
 	}
+	if t.ended {
+		return &TenantMismatchError{Tx: t.scope.String() + " that its own SQL may have ended", Call: want.String()}
+	}
+	if t.pathInDoubt {
+		return t.reassert(ctx)
+	}
 	return nil
+}
+
+// reassert sets the transaction's path again, for the rest of the
+// transaction only. Whatever happens, the connection's path counts as
+// unknown once the transaction ends (touched is set).
+func (t *tx) reassert(ctx context.Context) error {
+	cfg := t.conn.cfg
+	query := cfg.sharedLocalQuery
+	var schema string
+	if t.scope.kind == scopeTenant {
+		var err error
+		if schema, err = cfg.naming.Schema(t.scope.tenant); err != nil {
+			return err
+		}
+		if query, err = cfg.tenantSwitch(schema, true); err != nil {
+			return err
+		}
+	}
+	res, err := t.conn.execDirect(ctx, query)
+	if err != nil {
+		return &SwitchError{Scope: t.scope.String(), Err: err}
+	}
+	if t.scope.kind == scopeTenant {
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return &UnknownTenantError{Tenant: t.scope.tenant, Schema: schema}
+		}
+	}
+	t.pathInDoubt = false
+	return nil
+}
+
+// observe records what the caller's SQL inside the transaction may have
+// done. The path was set before BEGIN (or, when pooling, right after it,
+// before any savepoint), so savepoint rollbacks change nothing.
+func (t *tx) observe(effect sqlEffect) {
+	if effect&effectPath != 0 {
+		t.pathInDoubt, t.touched = true, true
+	}
+	if effect&effectEndTx != 0 {
+		t.ended, t.touched = true, true
+	}
 }
 
 func (t *tx) Commit() error {
@@ -47,7 +101,7 @@ func (t *tx) Rollback() error {
 func (t *tx) end() {
 	c := t.conn
 	c.tx = nil
-	if t.pathInDoubt {
+	if t.touched {
 		c.userChangedPath(t.scope.kind)
 	}
 }
