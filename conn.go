@@ -107,38 +107,23 @@ func (c *conn) ensure(ctx context.Context) error {
 // single SELECT that calls set_config only if the schema exists, so an
 // unknown tenant leaves the path untouched and is reported as such.
 func (c *conn) switchTo(ctx context.Context, want scope) error {
-	var query, schema string
-	switch want.kind {
-	case scopeTenant:
-		var err error
-		if schema, err = c.cfg.naming.Schema(want.tenant); err != nil {
-			return err
-		}
-		if query, err = c.cfg.tenantSwitch(schema, false); err != nil {
-			return err
-		}
-	case scopeShared:
-		query = c.cfg.sharedQuery
-	default:
-		query = c.cfg.baseQuery
+	query, schema, err := c.cfg.switchQuery(want, false)
+	if err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err // nothing sent: the state is still what we remember
 	}
-	res, err := c.execDirect(ctx, query)
-	if err == nil && want.kind == scopeTenant {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			return &UnknownTenantError{Tenant: want.tenant, Schema: schema}
+	if err := c.sendSwitch(ctx, query, want, schema); err != nil {
+		var failed *SwitchError
+		if errors.As(err, &failed) {
+			// The switch may or may not have reached the server: nobody
+			// can say what path this connection is on, so it must never
+			// be used again.
+			c.bad = true
+			c.state = pathUnknown
 		}
-	}
-	if err != nil {
-		// The switch may or may not have reached the server: nobody can
-		// say what path this connection is on, so it must never be used
-		// again.
-		c.bad = true
-		c.state = pathUnknown
-		return &SwitchError{Scope: want.String(), Err: err}
+		return err
 	}
 	switch want.kind {
 	case scopeTenant:

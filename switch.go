@@ -1,6 +1,9 @@
 package tenantpath
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // The statements that set a connection's path. Each is one round trip.
 
@@ -53,4 +56,46 @@ func (cfg *config) baseSwitch() string {
 		return "RESET role; RESET search_path"
 	}
 	return "RESET search_path"
+}
+
+// switchQuery returns the statement that puts want's path in place; with
+// local set, for the current transaction only ("" when there is nothing to
+// set). Nothing is sent: an invalid tenant fails here.
+func (cfg *config) switchQuery(want scope, local bool) (query, schema string, err error) {
+	switch want.kind {
+	case scopeTenant:
+		if schema, err = cfg.naming.Schema(want.tenant); err != nil {
+			return "", "", err
+		}
+		query, err = cfg.tenantSwitch(schema, local)
+		return query, schema, err
+	case scopeShared:
+		if local {
+			return cfg.sharedLocalQuery, "", nil
+		}
+		return cfg.sharedQuery, "", nil
+	default:
+		if local {
+			return "", "", nil
+		}
+		return cfg.baseQuery, "", nil
+	}
+}
+
+// sendSwitch sends a switch built by switchQuery. A tenant whose schema does
+// not exist gets an UnknownTenantError: set_config never ran. A failure of
+// the statement itself comes back as a *SwitchError, and the caller decides
+// what it leaves in doubt.
+func (c *conn) sendSwitch(ctx context.Context, query string, want scope, schema string) error {
+	res, err := c.execDirect(ctx, query)
+	if err == nil && want.kind == scopeTenant {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n == 0 {
+			return &UnknownTenantError{Tenant: want.tenant, Schema: schema}
+		}
+	}
+	if err != nil {
+		return &SwitchError{Scope: want.String(), Err: err}
+	}
+	return nil
 }

@@ -51,26 +51,12 @@ func (t *tx) admit(ctx context.Context, want scope) error {
 // transaction only. Whatever happens, the connection's path counts as
 // unknown once the transaction ends (touched is set).
 func (t *tx) reassert(ctx context.Context) error {
-	cfg := t.conn.cfg
-	query := cfg.sharedLocalQuery
-	var schema string
-	if t.scope.kind == scopeTenant {
-		var err error
-		if schema, err = cfg.naming.Schema(t.scope.tenant); err != nil {
-			return err
-		}
-		if query, err = cfg.tenantSwitch(schema, true); err != nil {
-			return err
-		}
-	}
-	res, err := t.conn.execDirect(ctx, query)
+	query, schema, err := t.conn.cfg.switchQuery(t.scope, true)
 	if err != nil {
-		return &SwitchError{Scope: t.scope.String(), Err: err}
+		return err
 	}
-	if t.scope.kind == scopeTenant {
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return &UnknownTenantError{Tenant: t.scope.tenant, Schema: schema}
-		}
+	if err := t.conn.sendSwitch(ctx, query, t.scope, schema); err != nil {
+		return err
 	}
 	t.pathInDoubt = false
 	return nil

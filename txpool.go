@@ -21,38 +21,20 @@ func (c *conn) beginPooled(ctx context.Context, opts driver.TxOptions) (driver.T
 		return nil, driver.ErrBadConn
 	}
 	want := scopeFrom(ctx)
-	var query, schema string
-	switch want.kind {
-	case scopeTenant:
-		var err error
-		if schema, err = c.cfg.naming.Schema(want.tenant); err != nil {
-			return nil, err
-		}
-		if query, err = c.cfg.tenantSwitch(schema, true); err != nil {
-			return nil, err
-		}
-	case scopeShared:
-		query = c.cfg.sharedLocalQuery
-	default:
-		if c.cfg.requireTenant {
-			return nil, ErrNoTenant
-		}
+	if want.kind == scopeNone && c.cfg.requireTenant {
+		return nil, ErrNoTenant
+	}
+	query, schema, err := c.cfg.switchQuery(want, true)
+	if err != nil {
+		return nil, err
 	}
 	inner, err := beginInner(ctx, c.inner, opts)
 	if err != nil || query == "" {
 		return inner, err
 	}
-	res, err := c.execDirect(ctx, query)
-	if err == nil && want.kind == scopeTenant {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			c.rollbackPooled(inner)
-			return nil, &UnknownTenantError{Tenant: want.tenant, Schema: schema}
-		}
-	}
-	if err != nil {
+	if err := c.sendSwitch(ctx, query, want, schema); err != nil {
 		c.rollbackPooled(inner)
-		return nil, &SwitchError{Scope: want.String(), Err: err}
+		return nil, err
 	}
 	return inner, nil
 }
