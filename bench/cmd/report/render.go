@@ -369,57 +369,44 @@ func render(in renderInput) string {
 }
 
 func targetRow(b *strings.Builder, d routeData, tenants, label, a, base string, min float64) {
-	var parts []string
+	parts, verdict := targetVerdict(d, tenants, a, base, min, d.ratio)
+	if verdict == "" {
+		verdict = "no data"
+	} else {
+		verdict = "**" + strings.Replace(verdict, " ", "** ", 1)
+	}
+	_, cpuVerdict := targetVerdict(d, tenants, a, base, min, d.cpuRatio) // the same by CPU per op
+	if cpuVerdict == "" {
+		cpuVerdict = "–"
+	}
+	fmt.Fprintf(b, "| %s | %s | %s | %s |\n", label, strings.Join(parts, ", "), verdict, cpuVerdict)
+}
+
+// targetVerdict checks every scenario of one tenant workload against min
+// with one kind of ratio: the medians, and "met (lowest x×)" or
+// "missed (lowest x×)", or "" when no scenario has data.
+func targetVerdict(d routeData, tenants, a, base string, min float64, ratioOf func(sc, a, b string) ratio) (parts []string, verdict string) {
 	met, any := true, false
 	worst := math.Inf(1)
 	for _, sc := range d.scenarios {
 		if !strings.HasPrefix(sc, "tenants="+tenants+"/") {
 			continue
 		}
-		r := d.ratio(sc, a, base)
+		r := ratioOf(sc, a, base)
 		if math.IsNaN(r.med) {
 			continue
 		}
 		any = true
-		worst = min2(worst, r.med)
+		worst = math.Min(worst, r.med)
 		if r.med < min {
 			met = false
 		}
 		parts = append(parts, fmt.Sprintf("%.2f", r.med))
 	}
-	verdict := "no data"
-	if any {
-		verdict = fmt.Sprintf("**%s** (lowest %.2f×)", map[bool]string{true: "met", false: "missed"}[met], worst)
+	if !any {
+		return parts, ""
 	}
-	// The same by CPU per op.
-	cpuMet, cpuAny := true, false
-	cpuWorst := math.Inf(1)
-	for _, sc := range d.scenarios {
-		if !strings.HasPrefix(sc, "tenants="+tenants+"/") {
-			continue
-		}
-		r := d.cpuRatio(sc, a, base)
-		if math.IsNaN(r.med) {
-			continue
-		}
-		cpuAny = true
-		cpuWorst = min2(cpuWorst, r.med)
-		if r.med < min {
-			cpuMet = false
-		}
-	}
-	cpuVerdict := "–"
-	if cpuAny {
-		cpuVerdict = fmt.Sprintf("%s (lowest %.2f×)", map[bool]string{true: "met", false: "missed"}[cpuMet], cpuWorst)
-	}
-	fmt.Fprintf(b, "| %s | %s | %s | %s |\n", label, strings.Join(parts, ", "), verdict, cpuVerdict)
-}
-
-func min2(a, b float64) float64 {
-	if a < b {
-		return a
-	}
-	return b
+	return parts, fmt.Sprintf("%s (lowest %.2f×)", map[bool]string{true: "met", false: "missed"}[met], worst)
 }
 
 func allocRow(b *strings.Builder, fake []result) {
