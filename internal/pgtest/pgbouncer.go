@@ -33,8 +33,10 @@ import (
 // In transaction mode, named prepared statements do not survive between
 // transactions (PgBouncer before 1.21 does not track them), so pgx must not
 // cache statements: add default_query_exec_mode=exec (or simple_protocol)
-// to the DSN it is given. lib/pq uses only the unnamed statement and works
-// as it is.
+// to the DSN it is given. lib/pq prepares the unnamed statement and binds
+// it in two separate round trips, which the pooler may send to two server
+// connections ("unnamed prepared statement does not exist"): add
+// binary_parameters=yes, which sends both in one.
 //
 // StartPgBouncer fails t if PgBouncer is not installed (`make test`
 // installs it) or does not start.

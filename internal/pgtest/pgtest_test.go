@@ -232,8 +232,9 @@ func TestStartPgBouncer(t *testing.T) {
 				t.Fatal("PgBouncer DSN is the server's DSN")
 			}
 			// In transaction mode named prepared statements do not outlive
-			// their transaction, so pgx must not cache them; lib/pq uses
-			// only the unnamed statement and works as it is.
+			// their transaction, so pgx must not cache them; lib/pq must
+			// send Parse and Bind in one round trip (binary_parameters), or
+			// the two may reach different server connections.
 			clients := map[string][2]string{
 				"pgx":      {"pgx", dsn},
 				"postgres": {"postgres", dsn},
@@ -242,7 +243,7 @@ func TestStartPgBouncer(t *testing.T) {
 				clients = map[string][2]string{
 					"pgx-exec":   {"pgx", dsn + "&default_query_exec_mode=exec"},
 					"pgx-simple": {"pgx", dsn + "&default_query_exec_mode=simple_protocol"},
-					"postgres":   {"postgres", dsn},
+					"postgres":   {"postgres", dsn + "&binary_parameters=yes"},
 				}
 			}
 			for name, c := range clients {
