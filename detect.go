@@ -1,5 +1,7 @@
 package tenantpath
 
+import "github.com/tenantpath/tenantpath/internal/sqlscan"
+
 // sqlEffect says what the caller's SQL may do to the session's path.
 type sqlEffect uint8
 
@@ -37,6 +39,7 @@ func sqlEffects(query string) sqlEffect {
 
 type scanState struct {
 	effect   sqlEffect
+	bound    sqlscan.Boundary
 	atStart  bool   // the next word begins a statement
 	prev     string // the word before the current one, in this statement
 	setSeen  bool   // the statement has a SET before the current word
@@ -44,89 +47,35 @@ type scanState struct {
 }
 
 func (s *scanState) scan(q string) {
-	for i := 0; i < len(q); {
-		c := q[i]
-		switch {
-		case c == ';':
-			s.endStatement()
-			i++
-		case c == '-' && i+1 < len(q) && q[i+1] == '-':
-			j := i + 2
-			for j < len(q) && q[j] != '\n' {
-				j++
-			}
-			s.inner(q[i+2 : j])
-			i = j
-		case c == '/' && i+1 < len(q) && q[i+1] == '*':
-			j, depth := i+2, 1
-			for j < len(q) && depth > 0 {
-				switch {
-				case q[j] == '/' && j+1 < len(q) && q[j+1] == '*':
-					depth++
-					j += 2
-				case q[j] == '*' && j+1 < len(q) && q[j+1] == '/':
-					depth--
-					j += 2
-				default:
-					j++
-				}
-			}
-			s.inner(q[i+2 : j])
-			i = j
-		case c == '\'':
-			escapes := i > 0 && (q[i-1] == 'E' || q[i-1] == 'e')
-			j := i + 1
-			for j < len(q) {
-				if escapes && q[j] == '\\' {
-					j += 2
-					continue
-				}
-				if q[j] == '\'' {
-					if j+1 < len(q) && q[j+1] == '\'' {
-						j += 2
-						continue
-					}
-					break
-				}
-				j++
-			}
-			s.inner(q[i+1 : min(j, len(q))])
-			i = j + 1
-		case c == '"':
+	sc := sqlscan.New(q)
+	for {
+		t, ok := sc.Next()
+		if !ok {
+			return
+		}
+		switch t.Kind {
+		case sqlscan.Comment, sqlscan.String, sqlscan.DollarString:
+			// Their words count, as a script of their own: a DO block or
+			// an EXECUTE can run any of them.
+			s.inner(t.Body)
+		case sqlscan.QuotedIdent:
 			// A quoted identifier is a word of the statement:
 			// SET "search_path" TO … must be seen.
-			j := i + 1
-			for j < len(q) {
-				if q[j] == '"' {
-					if j+1 < len(q) && q[j+1] == '"' {
-						j += 2
-						continue
-					}
-					break
-				}
-				j++
-			}
-			s.word(q[i+1 : min(j, len(q))])
-			i = j + 1
-		case c == '$':
-			if end, body, ok := dollarQuoted(q[i:]); ok {
-				s.inner(body)
-				i += end
-				continue
-			}
-			i++
-		case isWordByte(c):
-			j := i
-			for j < len(q) && isWordByte(q[j]) {
-				j++
-			}
-			if (j == i+1 && (c == 'U' || c == 'u')) && j < len(q) && q[j] == '&' {
-				s.effect |= effectPath // U&'…' or U&"…": escapes could spell anything
-			}
-			s.word(q[i:j])
-			i = j
-		default:
-			i++
+			s.word(t.Body)
+		case sqlscan.Word:
+			s.word(t.Text)
+		}
+		if t.Unicode {
+			s.effect |= effectPath // U&'…' or U&"…": escapes could spell anything
+		}
+		if t.Kind == sqlscan.Semicolon {
+			// Every semicolon may start a statement for the words that count
+			// only there, even where psql's rules (and the statement
+			// splitter) see none: a miss could leak, a false alarm cannot.
+			s.atStart = true
+		}
+		if s.bound.Ends(t) {
+			s.endStatement()
 		}
 	}
 }
@@ -166,101 +115,75 @@ func (s *scanState) word(w string) {
 		}
 		s.rollback = false
 	}
-	switch len(w) {
-	case 3:
-		if equalFold(w, "end") && first {
-			s.effect |= effectEndTx
-		}
-		if equalFold(w, "set") {
-			s.setSeen = true
-		}
-	case 4: // SET [SESSION | LOCAL] ROLE, and, conservatively, any SET … role
-		if equalFold(w, "role") && s.setSeen {
-			s.effect |= effectPath
-		}
-	case 5:
-		switch {
-		case equalFold(w, "reset"):
-			s.effect |= effectPath
-		case equalFold(w, "abort"):
-			s.effect |= effectEndTx
-		}
-	case 6:
-		if equalFold(w, "commit") {
-			s.effect |= effectEndTx
-		}
-	case 7:
-		if equalFold(w, "discard") {
-			s.effect |= effectPath
-		}
-	case 8:
-		if equalFold(w, "rollback") {
-			s.rollback = true
-		}
-	case 10:
-		if equalFold(w, "set_config") {
-			s.effect |= effectPath
-		}
-	case 11:
-		switch {
-		case equalFold(w, "search_path"):
-			s.effect |= effectPath
-		case equalFold(w, "transaction") && equalFold(s.prev, "prepare"):
-			s.effect |= effectEndTx
-		}
-	case 13: // SET SESSION AUTHORIZATION, and, conservatively, any AUTHORIZATION
-		if equalFold(w, "authorization") {
-			s.effect |= effectPath
-		}
-	case 21:
-		if equalFold(w, "session_authorization") {
-			s.effect |= effectPath
-		}
+	s.effect |= keywordEffect(w, first, s.setSeen, s.prev)
+	switch {
+	case equalFold(w, "set"):
+		s.setSeen = true
+	case equalFold(w, "rollback"):
+		s.rollback = true
 	}
 	s.prev = w
 }
 
-// dollarQuoted recognises $tag$…$tag$ at the start of q and returns the
-// length of the whole and its body. A '$' that does not open one (a
-// parameter such as $1) is not a quote.
-func dollarQuoted(q string) (end int, body string, ok bool) {
-	j := 1
-	for j < len(q) && q[j] != '$' {
-		c := q[j]
-		if !(c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || c >= 0x80 || (j > 1 && '0' <= c && c <= '9')) {
-			return 0, "", false
+// keywordEffect is what one word means for the path, given whether it starts
+// a statement, whether a SET came before it in the statement, and the word
+// before it.
+func keywordEffect(w string, first, afterSet bool, prev string) sqlEffect {
+	switch len(w) {
+	case 3:
+		if first && equalFold(w, "end") {
+			return effectEndTx
 		}
-		j++
-	}
-	if j >= len(q) {
-		return 0, "", false
-	}
-	tag := q[:j+1]
-	for k := j + 1; k+len(tag) <= len(q); k++ {
-		if q[k] == '$' && q[k:k+len(tag)] == tag {
-			return k + len(tag), q[j+1 : k], true
+	case 4: // SET [SESSION | LOCAL] ROLE, and, conservatively, any SET … role
+		if afterSet && equalFold(w, "role") {
+			return effectPath
+		}
+	case 5:
+		switch {
+		case equalFold(w, "reset"):
+			return effectPath
+		case equalFold(w, "abort"):
+			return effectEndTx
+		}
+	case 6:
+		switch {
+		case equalFold(w, "commit"):
+			return effectEndTx
+		case afterSet && equalFold(w, "schema"):
+			// SET SCHEMA 'x' is SET search_path; ALTER … SET SCHEMA is a
+			// false alarm.
+			return effectPath
+		}
+	case 7:
+		switch {
+		case equalFold(w, "discard"):
+			return effectPath
+		case first && equalFold(w, "execute"):
+			// An SQL-level prepared statement may hold anything.
+			return effectPath
+		}
+	case 10:
+		if equalFold(w, "set_config") {
+			return effectPath
+		}
+	case 11:
+		switch {
+		case equalFold(w, "search_path"), equalFold(w, "pg_settings"):
+			return effectPath
+		case equalFold(w, "transaction") && equalFold(prev, "prepare"):
+			return effectEndTx
+		}
+	case 13: // SET SESSION AUTHORIZATION, and, conservatively, any AUTHORIZATION
+		if equalFold(w, "authorization") {
+			return effectPath
+		}
+	case 21:
+		if equalFold(w, "session_authorization") {
+			return effectPath
 		}
 	}
-	return len(q), q[j+1:], true // unterminated: the rest is the body
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c >= 0x80
+	return 0
 }
 
 // equalFold compares an ASCII word with a lowercase keyword.
-func equalFold(word, lower string) bool {
-	if len(word) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(word); i++ {
-		c := word[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
+func equalFold(word, lower string) bool { return sqlscan.EqualFold(word, lower) }

@@ -1,6 +1,10 @@
 package tenantpath
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/tenantpath/tenantpath/internal/sqlscan"
+)
 
 func TestSQLEffects(t *testing.T) {
 	cases := []struct {
@@ -54,6 +58,24 @@ func TestSQLEffects(t *testing.T) {
 		{"BEGIN; SET search_path TO x; COMMIT", effectPath | effectEndTx},
 		{"rollback to savepoint a", effectSavepointRollback},
 		{"ROLLBACK TRANSACTION TO a", effectSavepointRollback},
+
+		// Spellings of a path change that are not SET search_path.
+		{"SET SCHEMA 'x'", effectPath},
+		{"set local schema 'x'", effectPath},
+		{"SET SESSION SCHEMA 'x'", effectPath},
+		{"ALTER TABLE t SET SCHEMA s", effectPath}, // a false alarm
+		{"UPDATE pg_settings SET setting = 'x' WHERE name = 'search' || '_path'", effectPath},
+		{"select * from PG_SETTINGS", effectPath},
+		{"PREPARE p AS SELECT set_config('search_path', 'x', false)", effectPath},
+		{"EXECUTE p", effectPath},
+		{"/* c */ execute p(1)", effectPath},
+		{"SELECT 1; EXECUTE p", effectPath},
+		{"GRANT EXECUTE ON FUNCTION f() TO r", 0},
+		// psql's rules keep the body of BEGIN ATOMIC one statement, but an
+		// END after any semicolon still counts.
+		{"CREATE PROCEDURE begin() LANGUAGE sql BEGIN ATOMIC SELECT 1; END", effectEndTx},
+		{"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; SET SCHEMA 'x'", effectPath | effectEndTx},
+		{"SELECT $é$ ; SET ROLE x $é$", effectPath},
 	}
 	for _, c := range cases {
 		if got := sqlEffects(c.query); got != c.want {
@@ -67,6 +89,30 @@ func TestSQLEffectsAllocatesNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { sqlEffects(q) }); n != 0 {
 		t.Fatalf("%v allocations per call", n)
 	}
+}
+
+// FuzzSQLEffectsAgreeWithSplitter: the statements the migrator's splitter
+// sends one at a time never show an effect that the scan of the whole
+// script missed, so the detector and the splitter agree on what a
+// statement is.
+func FuzzSQLEffectsAgreeWithSplitter(f *testing.F) {
+	for _, s := range []string{"SELECT 1; SET ROLE x", "SET (;) ROLE", "CREATE FUNCTION f() BEGIN ATOMIC SELECT 1; END; END",
+		"ROLLBACK; TO", "SET ; SCHEMA", "$é$;$é$ END", "(; END"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		whole := sqlEffects(q)
+		sp := sqlscan.NewSplitter(q)
+		for {
+			st, ok := sp.Next()
+			if !ok {
+				return
+			}
+			if part := sqlEffects(st.Text); part&^whole != 0 {
+				t.Fatalf("statement %q of %q has effects %03b; the whole script only %03b", st.Text, q, part, whole)
+			}
+		}
+	})
 }
 
 // FuzzSQLEffects: whatever the text, the scan terminates without panicking,
