@@ -24,7 +24,7 @@ func ExampleNaming() {
 	fmt.Println(errors.Is(err, tenantpath.ErrInvalidTenant), err)
 	// Output:
 	// org_10
-	// "org_10", "public", "extensions"
+	// "org_10", "public", "extensions", "pg_temp"
 	// true tenantpath: invalid tenant "Acme" (schema "org_Acme"): byte 4 ('A') is not allowed: use lowercase ASCII letters, digits, '_' or '-'
 }
 

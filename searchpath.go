@@ -4,14 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/tenantpath/tenantpath/internal/pgname"
 )
 
 // MaxIdentifierBytes is PostgreSQL's limit on a name (NAMEDATALEN-1). Longer
 // names are truncated by the server without an error, so two tenants whose
 // schema names share the first 63 bytes would share a schema: tenantpath
 // refuses such names instead.
-const MaxIdentifierBytes = 63
+const MaxIdentifierBytes = pgname.MaxBytes
+
+// ReservedPrefix starts the names of schemas tenantpath keeps for itself,
+// such as the migrator's spare tenants, created ahead of sign-up: no tenant's
+// schema may start with it (in any case), so they can never be routed to.
+const ReservedPrefix = "tenantpath_"
 
 // Naming maps tenant ids to schema names and builds search paths from them.
 // The driver, the migrator and the HTTP middleware all take a Naming, so they
@@ -98,8 +104,12 @@ func (n Naming) Tenant(schema string) (string, bool) {
 	return tenant, true
 }
 
-// SearchPath returns the quoted search_path for tenant: its schema followed
-// by the shared schemas, e.g. `"org_10", "public"`.
+// SearchPath returns the quoted search_path for tenant: its schema, the
+// shared schemas, then pg_temp, e.g. `"org_10", "public", "pg_temp"`.
+// PostgreSQL searches the session's temporary schema first unless the path
+// names it; naming it last means a temporary table created under one
+// tenant can never shadow another tenant's table of the same name (reach
+// temporary tables as pg_temp.name).
 func (n Naming) SearchPath(tenant string) (string, error) {
 	schema, err := n.Schema(tenant)
 	if err != nil {
@@ -109,12 +119,11 @@ func (n Naming) SearchPath(tenant string) (string, error) {
 }
 
 // SharedPath returns the quoted search_path of the shared scope: the shared
-// schemas alone, e.g. `"public"`. With no shared schemas it is `""`, an
-// empty path on which nothing unqualified resolves.
+// schemas alone, then pg_temp, e.g. `"public", "pg_temp"`.
 func (n Naming) SharedPath() string {
 	shared := n.SharedSchemas()
 	if len(shared) == 0 {
-		return `""`
+		return QuoteIdentifier("pg_temp")
 	}
 	return joinPath(shared[0], shared[1:])
 }
@@ -150,6 +159,9 @@ func (n Naming) refuse(schema string) string {
 	if strings.HasPrefix(strings.ToLower(schema), "pg_") {
 		return `names starting with "pg_" are reserved for the system`
 	}
+	if strings.HasPrefix(strings.ToLower(schema), ReservedPrefix) {
+		return `names starting with "` + ReservedPrefix + `" are reserved for tenantpath's own schemas`
+	}
 	if systemSchemas[strings.ToLower(schema)] {
 		return "a system schema cannot be a tenant"
 	}
@@ -177,19 +189,7 @@ var systemSchemas = map[string]bool{
 }
 
 // identifierProblem checks what every PostgreSQL name must satisfy.
-func identifierProblem(name string) string {
-	switch {
-	case name == "":
-		return "empty name"
-	case len(name) > MaxIdentifierBytes:
-		return fmt.Sprintf("%d bytes long; PostgreSQL names hold at most %d bytes", len(name), MaxIdentifierBytes)
-	case strings.IndexByte(name, 0) >= 0:
-		return "contains NUL"
-	case !utf8.ValidString(name):
-		return "not valid UTF-8"
-	}
-	return ""
-}
+func identifierProblem(name string) string { return pgname.Problem(name) }
 
 // ValidateStrict is the default character policy for schema names: lowercase
 // ASCII letters, digits, '_' and '-'. Refusing upper case means two tenants
@@ -224,6 +224,7 @@ func QuoteLiteral(s string) string {
 	return `'` + s + `'`
 }
 
+// joinPath quotes first, then rest, then pg_temp, as a search_path.
 func joinPath(first string, rest []string) string {
 	var b strings.Builder
 	b.WriteString(QuoteIdentifier(first))
@@ -231,5 +232,6 @@ func joinPath(first string, rest []string) string {
 		b.WriteString(", ")
 		b.WriteString(QuoteIdentifier(s))
 	}
+	b.WriteString(`, "pg_temp"`)
 	return b.String()
 }

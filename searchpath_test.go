@@ -81,13 +81,13 @@ func TestSearchPathQuotesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `"org_10", "public", "we""ird"`; got != want {
+	if want := `"org_10", "public", "we""ird", "pg_temp"`; got != want {
 		t.Fatalf("SearchPath = %s, want %s", got, want)
 	}
-	if got, want := n.SharedPath(), `"public", "we""ird"`; got != want {
+	if got, want := n.SharedPath(), `"public", "we""ird", "pg_temp"`; got != want {
 		t.Fatalf("SharedPath = %s, want %s", got, want)
 	}
-	if got := (tenantpath.Naming{Shared: []string{}}).SharedPath(); got != `""` {
+	if got := (tenantpath.Naming{Shared: []string{}}).SharedPath(); got != `"pg_temp"` {
 		t.Fatalf("empty SharedPath = %s", got)
 	}
 	for in, want := range map[string]string{`a'b`: `'a''b'`, `a\b`: `E'a\\b'`, `"x"`: `'"x"'`} {
