@@ -6,34 +6,19 @@ import (
 	"errors"
 )
 
-// pathState is what a connection knows about its own search_path.
-type pathState uint8
-
-const (
-	// pathUnknown: nobody can say (a fresh connection, too); the next call
-	// switches whatever it wants.
-	pathUnknown pathState = iota
-	// pathBase: the session's default path, after RESET.
-	pathBase
-	// pathShared: the shared schemas alone.
-	pathShared
-	// pathTenant: conn.tenant's schema, then the shared schemas.
-	pathTenant
-	// pathUser: the caller's own SQL changed the path during this checkout
-	// of the connection. Calls without a tenant leave it as the caller set
-	// it (their session, their choice); tenant calls switch as usual; when
-	// the pool hands the connection to someone else it becomes unknown.
-	pathUser
-)
-
 // conn wraps one connection of the base driver. database/sql never uses a
 // driver.Conn from two goroutines at once, so its fields need no lock.
 type conn struct {
 	inner driver.Conn
 	cfg   *config
 
-	state  pathState
-	tenant string // the tenant whose path is set, when state == pathTenant
+	// on is what the connection knows of its own path: the scope whose path
+	// it last set (ScopeBase: the session's default, after RESET), or
+	// pathUnknown, or pathUser (the caller's own SQL set it during this
+	// checkout: calls for the base path leave it as the caller set it,
+	// their session, their choice; it becomes unknown when the pool hands
+	// the connection to someone else).
+	on Scope
 
 	tx *tx // the open transaction, if any
 
@@ -63,42 +48,34 @@ func newConn(inner driver.Conn, cfg *config) *conn {
 	// A fresh connection is not necessarily on its base path: a session
 	// pooler without a reset query hands out server connections as the
 	// previous client left them. Its first call therefore always switches
-	// (a call without a tenant sends RESET).
-	return &conn{inner: inner, cfg: cfg, state: pathUnknown}
+	// (a call for the base path sends RESET).
+	return &conn{inner: inner, cfg: cfg, on: Scope{Kind: pathUnknown}}
 }
 
-// ensure makes the connection's search_path what ctx asks for, before a
-// statement runs. On the same-tenant path it only compares two strings.
-func (c *conn) ensure(ctx context.Context) error {
+// wanted returns the scope a call asks for, with ScopeNone resolved: an
+// error, or the base path under AllowNoTenant. Nothing is sent.
+func (c *conn) wanted(ctx context.Context) (Scope, error) {
 	if c.bad {
 		// Nothing has run, so database/sql may retry on another connection.
-		return driver.ErrBadConn
+		return Scope{}, driver.ErrBadConn
 	}
-	want := scopeFrom(ctx)
-	if want.kind == scopeNone && c.cfg.requireTenant {
-		return ErrNoTenant
+	want := ScopeOf(ctx)
+	if want.Kind == ScopeNone {
+		if !c.cfg.allowNoTenant {
+			return want, ErrNoTenant
+		}
+		want.Kind = ScopeBase
 	}
-	if c.tx != nil {
-		return c.tx.admit(ctx, want)
-	}
-	if c.cfg.txPooling {
-		// Tenant calls got a transaction of their own (pooledCall); a call
-		// without a tenant runs as it is: session state means nothing here.
+	return want, nil
+}
+
+// ensurePath makes the connection's search_path the one want names, outside
+// a transaction. On the same-tenant path it only compares two scopes.
+func (c *conn) ensurePath(ctx context.Context, want Scope) error {
+	if c.cfg.txPooling || c.on == want || (want.Kind == ScopeBase && c.on.Kind == pathUser) {
+		// Transaction pooling: calls for the base path run as they are,
+		// session state means nothing there.
 		return nil
-	}
-	switch want.kind {
-	case scopeTenant:
-		if c.state == pathTenant && c.tenant == want.tenant {
-			return nil
-		}
-	case scopeShared:
-		if c.state == pathShared {
-			return nil
-		}
-	default:
-		if c.state == pathBase || c.state == pathUser {
-			return nil
-		}
 	}
 	return c.switchTo(ctx, want)
 }
@@ -106,7 +83,7 @@ func (c *conn) ensure(ctx context.Context) error {
 // switchTo sets the path for want in one round trip. A tenant's switch is a
 // single SELECT that calls set_config only if the schema exists, so an
 // unknown tenant leaves the path untouched and is reported as such.
-func (c *conn) switchTo(ctx context.Context, want scope) error {
+func (c *conn) switchTo(ctx context.Context, want Scope) error {
 	query, schema, err := c.cfg.switchQuery(want, false)
 	if err != nil {
 		return err
@@ -121,18 +98,13 @@ func (c *conn) switchTo(ctx context.Context, want scope) error {
 			// can say what path this connection is on, so it must never
 			// be used again.
 			c.bad = true
-			c.state = pathUnknown
+			c.on = Scope{Kind: pathUnknown}
 		}
 		return err
 	}
-	switch want.kind {
-	case scopeTenant:
-		c.state, c.tenant = pathTenant, want.tenant
-		c.served(want.tenant)
-	case scopeShared:
-		c.state = pathShared
-	default:
-		c.state = pathBase
+	c.on = want
+	if want.Kind == ScopeTenant {
+		c.served(want.Tenant)
 	}
 	return nil
 }
@@ -153,26 +125,9 @@ func (c *conn) served(tenant string) {
 	}
 }
 
-// execDirect runs an argument-free statement on the inner connection. With
-// no arguments both pgx and lib/pq use the simple protocol: one round trip,
-// nothing prepared or cached.
-func (c *conn) execDirect(ctx context.Context, query string) (driver.Result, error) {
-	if ec, ok := c.inner.(driver.ExecerContext); ok {
-		res, err := ec.ExecContext(ctx, query, nil)
-		if !errors.Is(err, driver.ErrSkip) {
-			return res, err
-		}
-	}
-	st, err := prepareInner(ctx, c.inner, query)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	return execStmt(ctx, st, nil)
-}
-
-// observe records what the caller's own SQL may have done to the path.
-func (c *conn) observe(ctx context.Context, effect sqlEffect) {
+// observe records what the caller's own SQL, in a call for want, may have
+// done to the path.
+func (c *conn) observe(want Scope, effect sqlEffect) {
 	if effect == 0 {
 		return
 	}
@@ -180,80 +135,48 @@ func (c *conn) observe(ctx context.Context, effect sqlEffect) {
 		c.tx.observe(effect)
 		return
 	}
-	c.userChangedPath(scopeFrom(ctx).kind)
+	c.userChangedPath(want.Kind)
 }
 
 // userChangedPath records that the caller's SQL, in a call for scope kind,
-// may have changed the path outside a driver transaction. Only a call
-// without a tenant on a connection still on its base (or its own) path
-// leaves it as the caller's: there the caller's SET is meant for the
-// caller's next calls. Anywhere else nothing is known any more: a false
-// alarm after a tenant call must not let the next call without a tenant run
-// on that tenant's path.
-func (c *conn) userChangedPath(kind scopeKind) {
-	if kind == scopeNone && (c.state == pathBase || c.state == pathUser) {
-		c.state = pathUser
+// may have changed the path outside a driver transaction. Only a call for
+// the base path on a connection still on its base (or its own) path leaves
+// it as the caller's: there the caller's SET is meant for the caller's next
+// calls. Anywhere else nothing is known any more: a false alarm after a
+// tenant call must not let the next call for the base path run on that
+// tenant's path.
+func (c *conn) userChangedPath(kind ScopeKind) {
+	if kind == ScopeBase && (c.on.Kind == ScopeBase || c.on.Kind == pathUser) {
+		c.on = Scope{Kind: pathUser}
 		return
 	}
-	c.state = pathUnknown
-}
-
-func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	ec, ok := c.inner.(driver.ExecerContext)
-	if !ok {
-		return nil, driver.ErrSkip // database/sql prepares instead
-	}
-	if c.pooledCall(ctx) {
-		return c.execPooled(ctx, func(ctx context.Context) (driver.Result, error) {
-			return ec.ExecContext(ctx, query, args)
-		})
-	}
-	if err := c.ensure(ctx); err != nil {
-		return nil, err
-	}
-	res, err := ec.ExecContext(ctx, query, args)
-	if err != nil && c.mayRetry(err) {
-		res, err = ec.ExecContext(ctx, query, args)
-	}
-	c.observe(ctx, sqlEffects(query))
-	return res, c.explain(err)
-}
-
-func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	qc, ok := c.inner.(driver.QueryerContext)
-	if !ok {
-		return nil, driver.ErrSkip
-	}
-	if c.pooledCall(ctx) {
-		return c.queryPooled(ctx, func(ctx context.Context) (driver.Rows, error) {
-			return qc.QueryContext(ctx, query, args)
-		})
-	}
-	if err := c.ensure(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := qc.QueryContext(ctx, query, args)
-	if err != nil && c.mayRetry(err) {
-		rows, err = qc.QueryContext(ctx, query, args)
-	}
-	c.observe(ctx, sqlEffects(query))
-	return rows, c.explain(err)
+	c.on = Scope{Kind: pathUnknown}
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	// Parse analysis resolves names on the current path, so it must be the
 	// caller's tenant's.
+	want, err := c.wanted(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var st driver.Stmt
-	var err error
-	if c.pooledCall(ctx) {
-		st, err = c.preparePooled(ctx, query)
-	} else if err = c.ensure(ctx); err == nil {
-		st, err = prepareInner(ctx, c.inner, query)
+	switch {
+	case c.tx != nil:
+		if err = c.tx.admit(ctx, want); err == nil {
+			st, err = prepareInner(ctx, c.inner, query)
+		}
+	case c.pooled(want):
+		st, err = c.preparePooled(ctx, want, query)
+	default:
+		if err = c.ensurePath(ctx, want); err == nil {
+			st, err = prepareInner(ctx, c.inner, query)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{conn: c, inner: st, effect: sqlEffects(query)}, nil
+	return &stmt{conn: c, inner: st, query: query, effect: sqlEffects(query)}, nil
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
@@ -261,24 +184,22 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if c.cfg.txPooling {
-		inner, err := c.beginPooled(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		c.tx = &tx{conn: c, inner: inner, scope: scopeFrom(ctx)}
-		return c.tx, nil
-	}
-	// The path is applied before BEGIN, never inside: no ROLLBACK or
-	// ROLLBACK TO SAVEPOINT can then undo it behind our back.
-	if err := c.ensure(ctx); err != nil {
-		return nil, err
-	}
-	inner, err := beginInner(ctx, c.inner, opts)
+	want, err := c.wanted(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.tx = &tx{conn: c, inner: inner, scope: scopeFrom(ctx)}
+	var inner driver.Tx
+	if c.cfg.txPooling {
+		inner, err = c.beginPooled(ctx, want, opts)
+	} else if err = c.ensurePath(ctx, want); err == nil {
+		// The path is applied before BEGIN, never inside: no ROLLBACK or
+		// ROLLBACK TO SAVEPOINT can then undo it behind our back.
+		inner, err = beginInner(ctx, c.inner, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.tx = &tx{conn: c, inner: inner, scope: want}
 	return c.tx, nil
 }
 
@@ -289,7 +210,7 @@ func (c *conn) Begin() (driver.Tx, error) {
 
 func (c *conn) Close() error { return c.inner.Close() }
 
-// Ping is exempt from RequireTenant and sends no switch.
+// Ping is exempt from the need for a tenant and sends no switch.
 func (c *conn) Ping(ctx context.Context) error {
 	if c.bad {
 		return driver.ErrBadConn
@@ -301,14 +222,14 @@ func (c *conn) Ping(ctx context.Context) error {
 }
 
 // ResetSession runs when the pool hands the connection to a new user. A path
-// the previous user set by hand is forgotten (the next call without a
-// tenant resets it); a connection in doubt is refused.
+// the previous user set by hand is forgotten (the next call for the base
+// path resets it); a connection in doubt is refused.
 func (c *conn) ResetSession(ctx context.Context) error {
 	if c.bad || c.retired {
 		return driver.ErrBadConn
 	}
-	if c.state == pathUser {
-		c.state = pathUnknown
+	if c.on.Kind == pathUser {
+		c.on = Scope{Kind: pathUnknown}
 	}
 	if sr, ok := c.inner.(driver.SessionResetter); ok {
 		return sr.ResetSession(ctx)
@@ -347,30 +268,7 @@ func (c *conn) Unwrap() driver.Conn {
 	if c.tx != nil {
 		c.tx.observe(effectPath)
 	} else {
-		c.userChangedPath(scopeNone)
+		c.userChangedPath(ScopeBase)
 	}
 	return c.inner
-}
-
-func prepareInner(ctx context.Context, inner driver.Conn, query string) (driver.Stmt, error) {
-	if pc, ok := inner.(driver.ConnPrepareContext); ok {
-		return pc.PrepareContext(ctx, query)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return inner.Prepare(query)
-}
-
-func beginInner(ctx context.Context, inner driver.Conn, opts driver.TxOptions) (driver.Tx, error) {
-	if bt, ok := inner.(driver.ConnBeginTx); ok {
-		return bt.BeginTx(ctx, opts)
-	}
-	if opts.Isolation != driver.IsolationLevel(0) || opts.ReadOnly {
-		return nil, errors.New("tenantpath: the base driver does not support transaction options")
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return inner.Begin() //nolint:staticcheck // the base driver has nothing newer
 }

@@ -3,6 +3,8 @@ package tenantpath
 import (
 	"errors"
 	"strings"
+
+	"github.com/tenantpath/tenantpath/internal/sqlscan"
 )
 
 // SchemaDriftError reports a statement PostgreSQL refused because its cached
@@ -18,7 +20,7 @@ import (
 // Inside a transaction the error has aborted the transaction, so it is
 // returned: retry the whole transaction. Err is the driver's error.
 type SchemaDriftError struct {
-	Scope string // e.g. `tenant "10"`
+	Scope Scope // the scope the statement ran for
 	InTx  bool
 	Err   error
 }
@@ -28,7 +30,7 @@ func (e *SchemaDriftError) Error() string {
 	if e.InTx {
 		what = "inside a transaction it cannot be retried; the transaction is aborted, retry it"
 	}
-	return "tenantpath: statement for " + e.Scope + " was planned for tables of another shape " +
+	return "tenantpath: statement for " + e.Scope.String() + " was planned for tables of another shape " +
 		"(tenants at different migration versions?): " + what + ": " + e.Err.Error()
 }
 
@@ -44,16 +46,32 @@ func isPlanChanged(err error) bool {
 }
 
 // mayRetry reports whether a failed statement may run once more: only
-// outside a transaction, where a failed statement has changed nothing, and
-// only for the two ways a statement cached under another tenant's path
-// fails: a changed result type, and an operator or function that does not
-// exist for this tenant's types (a parameter typed as another tenant's enum,
-// "operator does not exist: mood = org_10.mood", SQLSTATE 42883). pgx drops
-// a cached statement that failed, so the retry is prepared afresh on the
-// current path. A genuinely wrong statement fails twice; the second error is
-// returned unchanged.
-func (c *conn) mayRetry(err error) bool {
-	return c.tx == nil && (isPlanChanged(err) || sqlState(err) == "42883")
+// when the server provably refused it before executing any of it, so
+// nothing it does can happen twice. That is the case outside a transaction
+// for a cached plan whose result type changed (pgx caches statements per
+// connection; it drops the failed one, so the retry is prepared afresh on
+// the current path): PostgreSQL raises that error only when it revalidates
+// a plan before running it, and the text is one statement, so nothing
+// before it in the same string ran. Other errors, such as an operator that
+// does not exist (42883), can also be raised half-way through a run (inside
+// a function, after a nextval or an INSERT), and are never retried.
+func (c *conn) mayRetry(err error, st *statement) bool {
+	return c.tx == nil && isPlanChanged(err) && singleStatement(st.text)
+}
+
+// singleStatement reports whether query holds at most one statement.
+func singleStatement(query string) bool {
+	sp := sqlscan.NewSplitter(query)
+	n := 0
+	for {
+		s, ok := sp.Next()
+		if !ok {
+			return n <= 1
+		}
+		if !s.Empty {
+			n++
+		}
+	}
 }
 
 func sqlState(err error) string {
@@ -65,18 +83,13 @@ func sqlState(err error) string {
 }
 
 // explain wraps a plan-change error in a SchemaDriftError.
-func (c *conn) explain(err error) error {
+func (c *conn) explain(err error, want Scope) error {
 	if err == nil || !isPlanChanged(err) {
 		return err
 	}
-	e := &SchemaDriftError{Err: err, InTx: c.tx != nil}
-	switch {
-	case c.tx != nil:
-		e.Scope = c.tx.scope.String()
-	case c.state == pathTenant:
-		e.Scope = scope{kind: scopeTenant, tenant: c.tenant}.String()
-	default:
-		e.Scope = "this connection's path"
+	e := &SchemaDriftError{Err: err, Scope: want, InTx: c.tx != nil}
+	if c.tx != nil {
+		e.Scope = c.tx.scope
 	}
 	return e
 }

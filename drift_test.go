@@ -79,7 +79,10 @@ func TestSchemaDriftBetweenTenants(t *testing.T) {
 
 // A parameter typed with one tenant's enum, cached by pgx, does not fit
 // another tenant's enum of the same name ("operator does not exist",
-// 42883): retried once outside a transaction, it reads the right rows.
+// 42883). That error can also be raised half-way through a statement, so
+// without proof that the server refused the statement before running it the
+// driver never retries it: the error reaches the caller unchanged. lib/pq
+// prepares afresh every time and never meets it.
 func TestSchemaDriftEnumParameter(t *testing.T) {
 	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		e := tptest.NewEnv(t, "10", "11")
@@ -94,9 +97,23 @@ func TestSchemaDriftEnumParameter(t *testing.T) {
 			var got string
 			err := db.QueryRowContext(tenantpath.WithTenant(context.Background(), id),
 				"SELECT tenant FROM notes WHERE m = $1", "happy").Scan(&got)
+			if bd.Name == "pgx" && id == "11" {
+				if code := pgCode(err); code != "42883" {
+					t.Fatalf("tenant %s: read %q, err %v; want the driver's 42883, not retried", id, got, err)
+				}
+				continue
+			}
 			if err != nil || got != id {
 				t.Fatalf("tenant %s: read %q, %v", id, got, err)
 			}
 		}
 	})
+}
+
+func pgCode(err error) string {
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		return coded.SQLState()
+	}
+	return ""
 }

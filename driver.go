@@ -15,7 +15,7 @@ type Option func(*config) error
 // config is shared, read-only, by every connection of a connector.
 type config struct {
 	naming        Naming
-	requireTenant bool
+	allowNoTenant bool
 	txPooling     bool
 	roleFor       func(schema string) string
 	maxTenants    int
@@ -38,14 +38,28 @@ func WithNaming(n Naming) Option {
 	}
 }
 
-// RequireTenant makes every call whose context carries neither a tenant
-// ([WithTenant]) nor the shared scope ([WithShared]) fail with [ErrNoTenant]
-// before anything is sent. Ping is exempt. Without it, such calls run on the
-// connection's base search_path (the one it had when it was opened), which
-// keeps existing code working unchanged.
+// AllowNoTenant lets calls whose context names no scope run on the
+// connection's base search_path (the one it was opened with), as they
+// would without tenantpath, instead of failing with [ErrNoTenant]. It is
+// for adopting tenantpath step by step in an existing application: a
+// handler that forgets to pass its request's context then silently reads
+// the shared schemas, so turn it off once every call carries a context.
+// Code that means the base path can say so per call with [WithBasePath].
+func AllowNoTenant() Option {
+	return func(c *config) error {
+		c.allowNoTenant = true
+		return nil
+	}
+}
+
+// RequireTenant makes calls whose context names no scope fail with
+// [ErrNoTenant]. That is the default; it undoes [AllowNoTenant].
+//
+// Deprecated: requiring a tenant is the default; this option only remains
+// so that code written when it was not keeps compiling.
 func RequireTenant() Option {
 	return func(c *config) error {
-		c.requireTenant = true
+		c.allowNoTenant = false
 		return nil
 	}
 }

@@ -49,7 +49,7 @@ func TestFalseAlarmAfterTenantCallKeepsBasePathForNoTenant(t *testing.T) {
 	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		e := tptest.NewEnv(t, "11")
 		db := e.Open(bd)
-		bg := context.Background()
+		bg := tenantpath.WithBasePath(context.Background())
 		conn, err := db.Conn(bg)
 		if err != nil {
 			t.Fatal(err)
@@ -76,7 +76,7 @@ func TestFalseAlarmAfterTenantCallKeepsBasePathForNoTenant(t *testing.T) {
 func TestTransactionOwnPathChange(t *testing.T) {
 	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		e := tptest.NewEnv(t, "10", "11")
-		bg := context.Background()
+		bg := tenantpath.WithBasePath(context.Background())
 		ten := tenantpath.WithTenant(bg, "10")
 		pooling := []tenantpath.Option{tenantpath.TransactionPooling()}
 		setLocal := "SET LOCAL search_path TO " + tenantpath.QuoteIdentifier(e.Schema("11"))

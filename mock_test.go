@@ -43,8 +43,8 @@ func openMock(t *testing.T, opts ...tenantpath.Option) (*sql.DB, sqlmock.Sqlmock
 }
 
 const (
-	switchTo10 = `SELECT pg_catalog.set_config('search_path', '"org_10", "public"', false) WHERE pg_catalog.to_regnamespace('"org_10"') IS NOT NULL`
-	switchTo11 = `SELECT pg_catalog.set_config('search_path', '"org_11", "public"', false) WHERE pg_catalog.to_regnamespace('"org_11"') IS NOT NULL`
+	switchTo10 = `SELECT pg_catalog.set_config('search_path', '"org_10", "public", "pg_temp"', false) WHERE pg_catalog.to_regnamespace('"org_10"') IS NOT NULL`
+	switchTo11 = `SELECT pg_catalog.set_config('search_path', '"org_11", "public", "pg_temp"', false) WHERE pg_catalog.to_regnamespace('"org_11"') IS NOT NULL`
 )
 
 var orgNaming = tenantpath.WithNaming(tenantpath.Naming{Prefix: "org_"})
@@ -62,7 +62,7 @@ func TestMockSwitchOnceThenNotAgain(t *testing.T) {
 	mock.ExpectExec("RESET search_path").WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectExec("UPDATE notes SET seen = true").WillReturnResult(sqlmock.NewResult(0, 3))
 
-	for _, c := range []context.Context{ten, ten, eleven, ctx} {
+	for _, c := range []context.Context{ten, ten, eleven, tenantpath.WithBasePath(ctx)} {
 		if _, err := db.ExecContext(c, "UPDATE notes SET seen = true"); err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestMockPathBeforeBegin(t *testing.T) {
 
 func TestMockSharedScope(t *testing.T) {
 	db, mock := openMock(t, tenantpath.WithNaming(tenantpath.Naming{Prefix: "org_", Shared: []string{"public", "extensions"}}))
-	mock.ExpectExec(`SELECT pg_catalog.set_config('search_path', '"public", "extensions"', false)`).WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectExec(`SELECT pg_catalog.set_config('search_path', '"public", "extensions", "pg_temp"', false)`).WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec("SELECT 1").WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec("SELECT 1").WillReturnResult(sqlmock.NewResult(0, 1))
 	shared := tenantpath.WithShared(context.Background())

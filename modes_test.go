@@ -14,16 +14,16 @@ import (
 func TestMockTenantRolesSwitchInOneStatement(t *testing.T) {
 	db, mock := openMock(t, orgNaming, tenantpath.WithTenantRoles(func(schema string) string { return schema + "_rw" }))
 	ctx := context.Background()
-	mock.ExpectExec(`SELECT pg_catalog.set_config('role', 'org_10_rw', false), pg_catalog.set_config('search_path', '"org_10", "public"', false)` +
+	mock.ExpectExec(`SELECT pg_catalog.set_config('role', 'org_10_rw', false), pg_catalog.set_config('search_path', '"org_10", "public", "pg_temp"', false)` +
 		` WHERE pg_catalog.to_regnamespace('"org_10"') IS NOT NULL AND pg_catalog.to_regrole('"org_10_rw"') IS NOT NULL`).
 		WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec("SELECT 1").WillReturnResult(sqlmock.NewResult(0, 1))
-	mock.ExpectExec(`SELECT pg_catalog.set_config('role', 'none', false), pg_catalog.set_config('search_path', '"public"', false)`).
+	mock.ExpectExec(`SELECT pg_catalog.set_config('role', 'none', false), pg_catalog.set_config('search_path', '"public", "pg_temp"', false)`).
 		WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec("SELECT 1").WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec("RESET role; RESET search_path").WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectExec("SELECT 1").WillReturnResult(sqlmock.NewResult(0, 1))
-	for _, c := range []context.Context{tenantpath.WithTenant(ctx, "10"), tenantpath.WithShared(ctx), ctx} {
+	for _, c := range []context.Context{tenantpath.WithTenant(ctx, "10"), tenantpath.WithShared(ctx), tenantpath.WithBasePath(ctx)} {
 		if _, err := db.ExecContext(c, "SELECT 1"); err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func TestMockTenantRolesSwitchInOneStatement(t *testing.T) {
 	}
 }
 
-const localSwitchTo10 = `SELECT pg_catalog.set_config('search_path', '"org_10", "public"', true) WHERE pg_catalog.to_regnamespace('"org_10"') IS NOT NULL`
+const localSwitchTo10 = `SELECT pg_catalog.set_config('search_path', '"org_10", "public", "pg_temp"', true) WHERE pg_catalog.to_regnamespace('"org_10"') IS NOT NULL`
 
 // In transaction-pooling mode nothing is left on the session: every tenant
 // call, even for the same tenant again, sets its path inside a transaction.
@@ -55,7 +55,7 @@ func TestMockTransactionPoolingScopesPathToTransactions(t *testing.T) {
 	mock.ExpectExec("INSERT INTO notes DEFAULT VALUES").WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectCommit()
 	mock.ExpectBegin()
-	mock.ExpectExec(`SELECT pg_catalog.set_config('search_path', '"org_11", "public"', true) WHERE pg_catalog.to_regnamespace('"org_11"') IS NOT NULL`).
+	mock.ExpectExec(`SELECT pg_catalog.set_config('search_path', '"org_11", "public", "pg_temp"', true) WHERE pg_catalog.to_regnamespace('"org_11"') IS NOT NULL`).
 		WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectRollback()
 	mock.ExpectExec("SELECT 1").WillReturnResult(sqlmock.NewResult(0, 1)) // no tenant: not wrapped
@@ -79,7 +79,7 @@ func TestMockTransactionPoolingScopesPathToTransactions(t *testing.T) {
 	if _, err := db.ExecContext(tenantpath.WithTenant(context.Background(), "11"), "SELECT 1"); !errors.Is(err, tenantpath.ErrUnknownTenant) {
 		t.Fatalf("unknown tenant in pooling mode: %v", err)
 	}
-	if _, err := db.ExecContext(context.Background(), "SELECT 1"); err != nil {
+	if _, err := db.ExecContext(tenantpath.WithBasePath(context.Background()), "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := mock.ExpectationsWereMet(); err != nil {

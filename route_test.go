@@ -22,7 +22,7 @@ func TestRoutesEachCallToItsTenant(t *testing.T) {
 		for _, id := range []string{"10", "11", "11", "10", "11"} {
 			tptest.MustRead(t, tenantpath.WithTenant(ctx, id), db, id)
 		}
-		want := `"` + e.Prefix + `10", "` + e.Prefix + `shared"`
+		want := `"` + e.Prefix + `10", "` + e.Prefix + `shared", "pg_temp"`
 		if got := searchPath(t, tenantpath.WithTenant(ctx, "10"), db); got != want {
 			t.Fatalf("search_path = %s, want %s", got, want)
 		}
@@ -81,32 +81,45 @@ func TestInvalidTenantIsTypedAndNothingIsSent(t *testing.T) {
 	})
 }
 
-// DESIGN 2: no tenant runs on the connection's base path, even right after
-// the same connection served a tenant.
-func TestNoTenantRunsOnBasePath(t *testing.T) {
+// DESIGN 2: the base path, asked for with WithBasePath or (under
+// AllowNoTenant) by a context without a tenant, is the connection's own,
+// even right after the same connection served a tenant.
+func TestBasePathAfterTenantCall(t *testing.T) {
 	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		e := tptest.NewEnv(t, "10")
-		db := e.Open(bd)
-		db.SetMaxOpenConns(1)
-		ctx := context.Background()
-		base := searchPath(t, ctx, db)
-		if strings.Contains(base, e.Prefix) {
-			t.Fatalf("base path %q already names a tenant", base)
-		}
-		tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
-		if got := searchPath(t, ctx, db); got != base {
-			t.Fatalf("no-tenant call ran on %q after a tenant call; want base path %q", got, base)
+		bg := context.Background()
+		for _, c := range []struct {
+			name string
+			ctx  context.Context
+			opts []tenantpath.Option
+		}{
+			{"WithBasePath", tenantpath.WithBasePath(tenantpath.WithTenant(bg, "10")), nil},
+			{"AllowNoTenant", bg, []tenantpath.Option{tenantpath.AllowNoTenant()}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				db := e.Open(bd, c.opts...)
+				db.SetMaxOpenConns(1)
+				base := searchPath(t, c.ctx, db)
+				if strings.Contains(base, e.Prefix) {
+					t.Fatalf("base path %q already names a tenant", base)
+				}
+				tptest.MustRead(t, tenantpath.WithTenant(bg, "10"), db, "10")
+				if got := searchPath(t, c.ctx, db); got != base {
+					t.Fatalf("call for the base path ran on %q after a tenant call; want %q", got, base)
+				}
+			})
 		}
 	})
 }
 
-// DESIGN 2: require-tenant refuses calls without a tenant before sending
-// anything; Ping and the explicit shared scope still work.
-func TestRequireTenant(t *testing.T) {
+// DESIGN 2: by default a call without a tenant is refused before anything
+// is sent; Ping, the explicit shared scope and the explicit base path still
+// work.
+func TestNoTenantIsRefusedByDefault(t *testing.T) {
 	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		e := tptest.NewEnv(t, "10")
 		rec := &tptest.Recorder{Connector: bd.Connector(t, dsn(t), false)}
-		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming), tenantpath.RequireTenant())
+		db := tptest.OpenWrapped(t, rec, tenantpath.WithNaming(e.Naming))
 		ctx := context.Background()
 		if err := db.PingContext(ctx); err != nil {
 			t.Fatalf("Ping must be exempt: %v", err)
@@ -126,6 +139,12 @@ func TestRequireTenant(t *testing.T) {
 		}
 		tptest.MustRead(t, tenantpath.WithShared(ctx), db, "shared")
 		tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
+		if _, err := db.ExecContext(tenantpath.WithBasePath(ctx), "SELECT 1"); err != nil {
+			t.Fatalf("Exec for the base path: %v", err)
+		}
+		if !strings.Contains(tenantpath.ErrNoTenant.Error(), "WithShared") {
+			t.Fatalf("ErrNoTenant does not say what to do: %v", tenantpath.ErrNoTenant)
+		}
 	})
 }
 
@@ -139,7 +158,7 @@ func TestSharedScope(t *testing.T) {
 		tptest.MustRead(t, tenantpath.WithTenant(ctx, "10"), db, "10")
 		shared := tenantpath.WithShared(tenantpath.WithTenant(ctx, "10"))
 		tptest.MustRead(t, shared, db, "shared")
-		if got, want := searchPath(t, shared, db), `"`+e.Prefix+`shared"`; got != want {
+		if got, want := searchPath(t, shared, db), `"`+e.Prefix+`shared", "pg_temp"`; got != want {
 			t.Fatalf("shared path = %s, want %s", got, want)
 		}
 		if _, ok := tenantpath.TenantFrom(shared); ok || !tenantpath.IsShared(shared) {

@@ -3,7 +3,6 @@ package tenantpath
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
 )
 
 // stmt is a prepared statement. Each execution applies the path of its own
@@ -13,6 +12,7 @@ import (
 type stmt struct {
 	conn   *conn
 	inner  driver.Stmt
+	query  string    // the text it was prepared from
 	effect sqlEffect // what the statement may do to the path
 }
 
@@ -27,39 +27,13 @@ func (s *stmt) Close() error  { return s.inner.Close() }
 func (s *stmt) NumInput() int { return s.inner.NumInput() }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	c := s.conn
-	if c.pooledCall(ctx) {
-		return c.execPooled(ctx, func(ctx context.Context) (driver.Result, error) {
-			return execStmt(ctx, s.inner, args)
-		})
-	}
-	if err := c.ensure(ctx); err != nil {
-		return nil, err
-	}
-	res, err := execStmt(ctx, s.inner, args)
-	if err != nil && c.mayRetry(err) {
-		res, err = execStmt(ctx, s.inner, args)
-	}
-	c.observe(ctx, s.effect)
-	return res, c.explain(err)
+	res, _, err := s.conn.run(ctx, &statement{text: s.query, prep: s.inner, args: args, effect: s.effect})
+	return res, err
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	c := s.conn
-	if c.pooledCall(ctx) {
-		return c.queryPooled(ctx, func(ctx context.Context) (driver.Rows, error) {
-			return queryStmt(ctx, s.inner, args)
-		})
-	}
-	if err := c.ensure(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := queryStmt(ctx, s.inner, args)
-	if err != nil && c.mayRetry(err) {
-		rows, err = queryStmt(ctx, s.inner, args)
-	}
-	c.observe(ctx, s.effect)
-	return rows, c.explain(err)
+	_, rows, err := s.conn.run(ctx, &statement{query: true, text: s.query, prep: s.inner, args: args, effect: s.effect})
+	return rows, err
 }
 
 // Exec runs the statement with context.Background.
@@ -79,53 +53,4 @@ func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 		return nvc.CheckNamedValue(nv)
 	}
 	return s.conn.CheckNamedValue(nv)
-}
-
-func execStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) (driver.Result, error) {
-	if sc, ok := st.(driver.StmtExecContext); ok {
-		return sc.ExecContext(ctx, args)
-	}
-	values, err := plainValues(args)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return st.Exec(values) //nolint:staticcheck // the base driver has nothing newer
-}
-
-func queryStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) (driver.Rows, error) {
-	if sc, ok := st.(driver.StmtQueryContext); ok {
-		return sc.QueryContext(ctx, args)
-	}
-	values, err := plainValues(args)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return st.Query(values) //nolint:staticcheck // the base driver has nothing newer
-}
-
-func namedValues(args []driver.Value) []driver.NamedValue {
-	named := make([]driver.NamedValue, len(args))
-	for i, v := range args {
-		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-	}
-	return named
-}
-
-// plainValues is database/sql's own fallback for drivers without the
-// context interfaces: it cannot pass names.
-func plainValues(named []driver.NamedValue) ([]driver.Value, error) {
-	values := make([]driver.Value, len(named))
-	for i, nv := range named {
-		if nv.Name != "" {
-			return nil, errors.New("tenantpath: the base driver does not support named parameters")
-		}
-		values[i] = nv.Value
-	}
-	return values, nil
 }

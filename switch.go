@@ -3,6 +3,8 @@ package tenantpath
 import (
 	"context"
 	"fmt"
+
+	"github.com/tenantpath/tenantpath/internal/pgname"
 )
 
 // The statements that set a connection's path. Each is one round trip.
@@ -29,7 +31,7 @@ func (cfg *config) tenantSwitch(schema string, local bool) (string, error) {
 		return "SELECT pg_catalog.set_config('search_path', " + path + scope + " WHERE " + exists, nil
 	}
 	role := cfg.roleFor(schema)
-	if reason := identifierProblem(role); reason != "" {
+	if reason := pgname.RoleProblem(role); reason != "" {
 		return "", fmt.Errorf("tenantpath: role %q for schema %q: %s", role, schema, reason)
 	}
 	return "SELECT pg_catalog.set_config('role', " + QuoteLiteral(role) + scope +
@@ -61,15 +63,15 @@ func (cfg *config) baseSwitch() string {
 // switchQuery returns the statement that puts want's path in place; with
 // local set, for the current transaction only ("" when there is nothing to
 // set). Nothing is sent: an invalid tenant fails here.
-func (cfg *config) switchQuery(want scope, local bool) (query, schema string, err error) {
-	switch want.kind {
-	case scopeTenant:
-		if schema, err = cfg.naming.Schema(want.tenant); err != nil {
+func (cfg *config) switchQuery(want Scope, local bool) (query, schema string, err error) {
+	switch want.Kind {
+	case ScopeTenant:
+		if schema, err = cfg.naming.Schema(want.Tenant); err != nil {
 			return "", "", err
 		}
 		query, err = cfg.tenantSwitch(schema, local)
 		return query, schema, err
-	case scopeShared:
+	case ScopeShared:
 		if local {
 			return cfg.sharedLocalQuery, "", nil
 		}
@@ -86,16 +88,16 @@ func (cfg *config) switchQuery(want scope, local bool) (query, schema string, er
 // not exist gets an UnknownTenantError: set_config never ran. A failure of
 // the statement itself comes back as a *SwitchError, and the caller decides
 // what it leaves in doubt.
-func (c *conn) sendSwitch(ctx context.Context, query string, want scope, schema string) error {
+func (c *conn) sendSwitch(ctx context.Context, query string, want Scope, schema string) error {
 	res, err := c.execDirect(ctx, query)
-	if err == nil && want.kind == scopeTenant {
+	if err == nil && want.Kind == ScopeTenant {
 		var n int64
 		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			return &UnknownTenantError{Tenant: want.tenant, Schema: schema}
+			return &UnknownTenantError{Tenant: want.Tenant, Schema: schema}
 		}
 	}
 	if err != nil {
-		return &SwitchError{Scope: want.String(), Err: err}
+		return &SwitchError{Scope: want, Err: err}
 	}
 	return nil
 }

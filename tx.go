@@ -10,11 +10,12 @@ import (
 type tx struct {
 	conn  *conn
 	inner driver.Tx
-	scope scope
+	scope Scope
 
 	// pathInDoubt is set when the caller's SQL inside the transaction may
 	// have changed the path (the migrator's CreateTx does, to build a new
-	// tenant's schema, and puts it back). The next call for the
+	// tenant's schema, and puts it back), or when a savepoint rollback may
+	// have undone a path the driver set again. The next call for the
 	// transaction's scope sets the path again for the rest of the
 	// transaction (set_config(…, true)) before it runs.
 	pathInDoubt bool
@@ -23,23 +24,24 @@ type tx struct {
 	// statements outside it, where a transaction-scoped path would not
 	// hold, so calls for a tenant or the shared scope are refused.
 	ended bool
-	// touched remembers either, for the connection's state afterwards.
+	// touched remembers that the path was ever in doubt, for savepoint
+	// rollbacks and for the connection's state afterwards.
 	touched bool
 }
 
 var _ driver.Tx = (*tx)(nil)
 
-// admit checks a call made inside the transaction. A call without a tenant
-// runs in the transaction's scope (RequireTenant has refused it already).
-func (t *tx) admit(ctx context.Context, want scope) error {
-	if want.kind == scopeNone {
+// admit checks a call made inside the transaction. A call for the base path
+// runs in the transaction's scope.
+func (t *tx) admit(ctx context.Context, want Scope) error {
+	if want.Kind == ScopeBase {
 		return nil
 	}
 	if want != t.scope {
-		return &TenantMismatchError{Tx: t.scope.String(), Call: want.String()}
+		return &TenantMismatchError{Tx: t.scope, Call: want}
 	}
 	if t.ended {
-		return &TenantMismatchError{Tx: t.scope.String() + " that its own SQL may have ended", Call: want.String()}
+		return &TenantMismatchError{Tx: t.scope, Call: want, Doubt: "its own SQL may have ended"}
 	}
 	if t.pathInDoubt {
 		return t.reassert(ctx)
@@ -64,10 +66,15 @@ func (t *tx) reassert(ctx context.Context) error {
 
 // observe records what the caller's SQL inside the transaction may have
 // done. The path was set before BEGIN (or, when pooling, right after it,
-// before any savepoint), so savepoint rollbacks change nothing.
+// before any savepoint), so savepoint rollbacks change nothing, unless the
+// path was set again inside the transaction: a rollback to a savepoint
+// taken before that undoes it.
 func (t *tx) observe(effect sqlEffect) {
 	if effect&effectPath != 0 {
 		t.pathInDoubt, t.touched = true, true
+	}
+	if effect&effectSavepointRollback != 0 && t.touched {
+		t.pathInDoubt = true
 	}
 	if effect&effectEndTx != 0 {
 		t.ended, t.touched = true, true
@@ -88,6 +95,6 @@ func (t *tx) end() {
 	c := t.conn
 	c.tx = nil
 	if t.touched {
-		c.userChangedPath(t.scope.kind)
+		c.userChangedPath(t.scope.Kind)
 	}
 }

@@ -29,7 +29,10 @@ func TestTransactionKeepsItsTenant(t *testing.T) {
 			t.Fatalf("BeginTx sent %q; want the switch, then BEGIN", sent)
 		}
 		tptest.MustRead(t, ten, tx, "10")
-		tptest.MustRead(t, ctx, tx, "10") // no tenant: the transaction's
+		tptest.MustRead(t, tenantpath.WithBasePath(ctx), tx, "10") // the base path: the transaction's
+		if _, err := tptest.ReadTenant(ctx, tx); !errors.Is(err, tenantpath.ErrNoTenant) {
+			t.Fatalf("no tenant inside tx: %v, want ErrNoTenant", err)
+		}
 		for _, other := range []context.Context{eleven, tenantpath.WithShared(ctx)} {
 			_, err := tptest.ReadTenant(other, tx)
 			if !errors.Is(err, tenantpath.ErrTenantMismatch) {
@@ -109,12 +112,12 @@ func TestRollbacksNeverLeaveAStalePath(t *testing.T) {
 	})
 }
 
-// DESIGN 4: a transaction begun without a tenant refuses tenant calls.
+// DESIGN 4: a transaction begun for the base path refuses tenant calls.
 func TestTransactionWithoutTenantRefusesTenantCalls(t *testing.T) {
 	tptest.ForEachDriver(t, func(t *testing.T, bd tptest.Driver) {
 		e := tptest.NewEnv(t, "10")
 		db := e.Open(bd)
-		ctx := context.Background()
+		ctx := tenantpath.WithBasePath(context.Background())
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -8,22 +8,16 @@ import (
 // Transaction-pooling mode (see TransactionPooling): the path lives only as
 // long as a transaction, so every call that needs one gets one.
 
-// pooledCall reports whether a call outside a transaction must be wrapped in
-// one of its own to carry its path.
-func (c *conn) pooledCall(ctx context.Context) bool {
-	return c.cfg.txPooling && c.tx == nil && scopeFrom(ctx).kind != scopeNone
+// pooled reports whether a call for want, outside a transaction, must be
+// wrapped in one of its own to carry its path. Calls for the base path run
+// as they are.
+func (c *conn) pooled(want Scope) bool {
+	return c.cfg.txPooling && c.tx == nil && (want.Kind == ScopeTenant || want.Kind == ScopeShared)
 }
 
-// beginPooled begins a transaction and sets the context's path (and role)
-// for that transaction alone.
-func (c *conn) beginPooled(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if c.bad {
-		return nil, driver.ErrBadConn
-	}
-	want := scopeFrom(ctx)
-	if want.kind == scopeNone && c.cfg.requireTenant {
-		return nil, ErrNoTenant
-	}
+// beginPooled begins a transaction and sets want's path (and role) for that
+// transaction alone.
+func (c *conn) beginPooled(ctx context.Context, want Scope, opts driver.TxOptions) (driver.Tx, error) {
 	query, schema, err := c.cfg.switchQuery(want, true)
 	if err != nil {
 		return nil, err
@@ -47,38 +41,34 @@ func (c *conn) rollbackPooled(t driver.Tx) {
 	}
 }
 
-func (c *conn) execPooled(ctx context.Context, run func(context.Context) (driver.Result, error)) (driver.Result, error) {
-	t, err := c.beginPooled(ctx, driver.TxOptions{})
-	if err != nil {
-		return nil, err
+// runPooled runs a statement in a transaction of its own. Its SQL must not
+// end that transaction: the rest of it would run outside, on no tenant's
+// path, so such SQL is refused before anything is sent.
+func (c *conn) runPooled(ctx context.Context, want Scope, st *statement) (driver.Result, driver.Rows, error) {
+	if st.effect&effectEndTx != 0 {
+		return nil, nil, &PooledTxControlError{Scope: want, Query: st.text}
 	}
-	res, err := run(ctx)
+	t, err := c.beginPooled(ctx, want, driver.TxOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	res, rows, err := c.send(ctx, st)
 	if err != nil {
 		c.rollbackPooled(t)
-		return nil, err
+		return nil, nil, err
+	}
+	if rows != nil {
+		// The wrapping transaction stays open until the rows are closed.
+		return nil, &txRows{Rows: rows, conn: c, tx: t}, nil
 	}
 	if err := t.Commit(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return res, nil
+	return res, nil, nil
 }
 
-// queryPooled keeps the wrapping transaction open until the rows are closed.
-func (c *conn) queryPooled(ctx context.Context, run func(context.Context) (driver.Rows, error)) (driver.Rows, error) {
-	t, err := c.beginPooled(ctx, driver.TxOptions{})
-	if err != nil {
-		return nil, err
-	}
-	rows, err := run(ctx)
-	if err != nil {
-		c.rollbackPooled(t)
-		return nil, err
-	}
-	return &txRows{Rows: rows, conn: c, tx: t}, nil
-}
-
-func (c *conn) preparePooled(ctx context.Context, query string) (driver.Stmt, error) {
-	t, err := c.beginPooled(ctx, driver.TxOptions{})
+func (c *conn) preparePooled(ctx context.Context, want Scope, query string) (driver.Stmt, error) {
+	t, err := c.beginPooled(ctx, want, driver.TxOptions{})
 	if err != nil {
 		return nil, err
 	}

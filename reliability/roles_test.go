@@ -116,7 +116,7 @@ func TestTenantRolesUnderLoad(t *testing.T) {
 					conns = append(conns, c)
 				}
 				for _, c := range conns {
-					for _, ctx := range []context.Context{context.Background(), tenantpath.WithShared(context.Background())} {
+					for _, ctx := range []context.Context{tenantpath.WithBasePath(context.Background()), tenantpath.WithShared(context.Background())} {
 						var user string
 						if err := c.QueryRowContext(ctx, "SELECT current_user").Scan(&user); err != nil || user != pgtest.User {
 							t.Fatalf("after tenant work, a call without a tenant runs as %q (%v), want %q", user, err, pgtest.User)

@@ -45,7 +45,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("no line about creating %s in schema %s", tenant, prefix+tenant)
 		}
 	}
-	for _, want := range []string{"inside a transaction begun for tenant", "unknown tenant \"umbrella\"", "invalid tenant", "no tenant in context"} {
+	for _, want := range []string{"inside a transaction begun for tenant", "unknown tenant \"umbrella\"", "invalid tenant", "no tenant in the call's context"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}

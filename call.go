@@ -1,0 +1,98 @@
+package tenantpath
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+)
+
+// statement is one Exec or Query call, on the connection or on one of its
+// prepared statements. Every call takes the same path through run, as
+// database/sql's own calls go through execDC and queryDC.
+type statement struct {
+	query  bool        // Query rather than Exec
+	text   string      // the SQL (of a prepared statement: the text it was prepared from)
+	prep   driver.Stmt // the base driver's prepared statement, or nil
+	args   []driver.NamedValue
+	effect sqlEffect
+}
+
+// run applies the call's path, sends the statement, retries it when the
+// server provably refused it before running any of it, and records what its
+// SQL may have done to the path.
+func (c *conn) run(ctx context.Context, st *statement) (driver.Result, driver.Rows, error) {
+	want, err := c.wanted(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case c.tx != nil:
+		err = c.tx.admit(ctx, want)
+	case c.pooled(want):
+		return c.runPooled(ctx, want, st)
+	default:
+		err = c.ensurePath(ctx, want)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	res, rows, err := c.send(ctx, st)
+	if err != nil && c.mayRetry(err, st) {
+		res, rows, err = c.send(ctx, st)
+	}
+	c.observe(want, st.effect)
+	return res, rows, c.explain(err, want)
+}
+
+// send hands the statement to the base driver as it is.
+func (c *conn) send(ctx context.Context, st *statement) (driver.Result, driver.Rows, error) {
+	switch {
+	case st.prep != nil && st.query:
+		rows, err := queryStmt(ctx, st.prep, st.args)
+		return nil, rows, err
+	case st.prep != nil:
+		res, err := execStmt(ctx, st.prep, st.args)
+		return res, nil, err
+	case st.query:
+		rows, err := c.inner.(driver.QueryerContext).QueryContext(ctx, st.text, st.args)
+		return nil, rows, err
+	default:
+		res, err := c.inner.(driver.ExecerContext).ExecContext(ctx, st.text, st.args)
+		return res, nil, err
+	}
+}
+
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if _, ok := c.inner.(driver.ExecerContext); !ok {
+		return nil, driver.ErrSkip // database/sql prepares instead
+	}
+	res, _, err := c.run(ctx, &statement{text: query, args: args, effect: sqlEffects(query)})
+	return res, err
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if _, ok := c.inner.(driver.QueryerContext); !ok {
+		return nil, driver.ErrSkip
+	}
+	_, rows, err := c.run(ctx, &statement{query: true, text: query, args: args, effect: sqlEffects(query)})
+	return rows, err
+}
+
+// execDirect runs an argument-free statement of tenantpath's own on the
+// inner connection, outside the statement path. With no arguments both pgx
+// and lib/pq use the simple protocol: one round trip, nothing prepared or
+// cached.
+func (c *conn) execDirect(ctx context.Context, query string) (driver.Result, error) {
+	if ec, ok := c.inner.(driver.ExecerContext); ok {
+		res, err := ec.ExecContext(ctx, query, nil)
+		if !errors.Is(err, driver.ErrSkip) {
+			return res, err
+		}
+	}
+	st, err := prepareInner(ctx, c.inner, query)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return execStmt(ctx, st, nil)
+}
