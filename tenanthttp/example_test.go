@@ -48,7 +48,7 @@ func Example() {
 	// 200 tenant="acme" ok=true path=/notes
 	// 200 tenant="globex" ok=true path=/notes
 	// 400 no tenant in the request
-	// 400 invalid tenant "acme;drop" (in the schema name made from it: byte 8 (';') is not allowed: use lowercase ASCII letters, digits, '_' or '-')
+	// 400 invalid tenant "acme;drop": byte 4 (';') is not allowed: use lowercase ASCII letters, digits, '_' or '-'
 }
 
 func ExamplePathPrefix() {
