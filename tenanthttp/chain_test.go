@@ -36,6 +36,11 @@ func TestLookAlikesRefused(t *testing.T) {
 				t.Errorf("FoldCase %v, %s: status %d, handler reached with tenant %q; want 400", fold, tc.name, w.Code, rec.tenant)
 			}
 		}
+		// The message shows the look-alike for what it is.
+		w := serve(h, request("http://\u212Ailo.example.com/"))
+		if body := w.Body.String(); !strings.Contains(body, `invalid tenant "\u212ailo"`) {
+			t.Errorf("body %q: want the id quoted with its non-ASCII rune escaped", body)
+		}
 	}
 }
 

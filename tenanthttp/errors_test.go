@@ -67,7 +67,7 @@ func TestClientMessagesHideTheSchema(t *testing.T) {
 		{"format: offset in the id", format, "Acme",
 			`invalid tenant "Acme": byte 0 ('A') is not allowed: use lowercase ASCII letters, digits, '_' or '-'`},
 		{"prefix: too long, without the limit", prefix, strings.Repeat("a", 60), `: too long`},
-		{"prefix: non-ASCII", prefix, "caf\u00e9", `invalid tenant "café": byte 3 (`},
+		{"prefix: non-ASCII", prefix, "caf\u00e9", `invalid tenant "caf\u00e9": byte 3 (`},
 		{"custom validator: nothing of its text", custom, "xyz", `invalid tenant "xyz": not a tenant id this service accepts`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ func clientMessage(naming tenantpath.Naming, e *Error) string {
 	case e.Status >= 500:
 		return http.StatusText(e.Status)
 	case errors.As(e.Err, &conflict):
-		return fmt.Sprintf("the request names more than one tenant: %q (%s) and %q (%s)",
+		return fmt.Sprintf("the request names more than one tenant: %+q (%s) and %+q (%s)",
 			conflict.Tenant, conflict.Source, conflict.OtherTenant, conflict.OtherSource)
 	case errors.Is(e.Err, ErrAmbiguousTenant):
 		return "the request names more than one tenant"
@@ -34,11 +34,11 @@ func clientMessage(naming tenantpath.Naming, e *Error) string {
 		if id == "" {
 			id = invalid.Tenant
 		}
-		return fmt.Sprintf("invalid tenant %q: %s", id, invalidReason(naming, invalid))
+		return fmt.Sprintf("invalid tenant %+q: %s", id, invalidReason(naming, invalid))
 	case errors.Is(e.Err, tenantpath.ErrInvalidTenant):
 		return "invalid tenant"
 	case errors.Is(e.Err, tenantpath.ErrUnknownTenant) && e.Tenant != "":
-		return fmt.Sprintf("unknown tenant %q", e.Tenant)
+		return fmt.Sprintf("unknown tenant %+q", e.Tenant)
 	case errors.Is(e.Err, tenantpath.ErrUnknownTenant):
 		return "unknown tenant"
 	default:
