@@ -44,7 +44,8 @@ func (e *ConflictError) Is(target error) bool { return target == ErrAmbiguousTen
 // Error is what the middleware hands to its error handler when it refuses a
 // request. Err says why; match it with [errors.Is]:
 //
-//   - [ErrMissingTenant] or [ErrAmbiguousTenant]: status 400;
+//   - [ErrMissingTenant], or [ErrAmbiguousTenant] (a [*ConflictError]):
+//     status 400;
 //   - [tenantpath.ErrInvalidTenant] (an [*tenantpath.InvalidTenantError]):
 //     the tenant's name breaks the naming rules, status 400;
 //   - [tenantpath.ErrUnknownTenant] (an [*tenantpath.UnknownTenantError]):

@@ -13,7 +13,9 @@ import (
 // clientMessage says what was wrong with the request in the request's own
 // terms: the tenant id it sent. It never names the schema made from the id,
 // nor anything from which its prefix could be worked out (a byte offset or
-// a length in the schema name), nor the text of a server-side error.
+// a length in the schema name), nor the text of a server-side error. Ids
+// are quoted with everything outside ASCII escaped (%+q), so a look-alike
+// such as "\u212Ailo" (KELVIN SIGN) is visibly not "kilo".
 func clientMessage(naming tenantpath.Naming, e *Error) string {
 	var (
 		conflict *ConflictError

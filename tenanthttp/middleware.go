@@ -47,8 +47,10 @@ func New(resolvers []Resolver, opts ...Option) (func(http.Handler) http.Handler,
 	}
 	cfg := config{onError: DefaultErrorHandler}
 	for _, opt := range opts {
-		err := errors.New("tenanthttp: New: nil Option")
-		if opt != nil {
+		var err error
+		if opt == nil {
+			err = errors.New("tenanthttp: New: nil Option")
+		} else {
 			err = opt(&cfg)
 		}
 		if err != nil {

@@ -21,9 +21,10 @@ const DefaultHeader = "X-Tenant-ID"
 // The middleware asks every resolver, and every one that finds a tenant
 // must find the same one, or the request is refused with
 // [ErrAmbiguousTenant]; with [FirstMatchWins] the first to find one wins
-// and the rest are not asked. A resolver does not validate the name it
-// finds and changes no case: the middleware does both, with its
-// [tenantpath.Naming] and [FoldCase], whichever resolver found it.
+// and the rest are not asked. A resolver neither validates the id it finds
+// nor changes its case: the middleware validates it with its
+// [tenantpath.Naming], whichever resolver found it, and lowercases it only
+// with [FoldCase].
 type Resolver struct {
 	source string // for messages, e.g. `header "X-Tenant-Id"`
 	// resolve returns every tenant id the request names this resolver's
