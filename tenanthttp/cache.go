@@ -19,8 +19,11 @@ import (
 //     tenant created, renamed or dropped, and the Cache applies it at once:
 //     a tenant created in this process is routable on the next request.
 //
-// [Cache.Invalidate] makes the next request load the list again, for
-// changes made where neither reaches.
+// A tenant dropped elsewhere is answered from the list until the TTL has
+// passed (a hit never reloads); meanwhile the driver refuses its
+// statements with [tenantpath.ErrUnknownTenant]. [Cache.Invalidate] makes
+// the next request load the list again, for changes made where neither
+// mechanism reaches.
 //
 // When a load is needed, the first request to need it loads; requests
 // arriving meanwhile wait for that load instead of starting their own. A
