@@ -2,116 +2,172 @@ package tenanthttp
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
 
-// A Checker reports whether a tenant exists. *[Cache] is one; so is the
-// migrator's *migrator.Migrator, whose Exists asks the server each time.
-// Implementations must be safe for concurrent use.
-type Checker interface {
-	Exists(ctx context.Context, tenant string) (bool, error)
-}
-
-// Lister returns every tenant id, such as the migrator's
-// (*migrator.Migrator).List or a query of the application's organisations
-// table.
-type Lister func(ctx context.Context) ([]string, error)
-
-// Cache is a [Checker] that answers from the tenant list of a [Lister],
-// loaded at most once per TTL. Unknown names are answered from the cache
-// too, so requests for tenants that do not exist cannot make the lister run
-// more often than once per TTL. A tenant created after the last load is
-// therefore unknown (404) until the TTL has passed or [Cache.Invalidate] is
-// called: call it after creating a tenant.
+// Cache is a [Checker] that answers from the tenant list of a
+// [TenantSource], loaded at most once per TTL, and kept current between
+// loads in two ways:
 //
-// When the TTL has passed, the first request to need the list loads it;
-// requests arriving meanwhile wait for that load instead of starting their
-// own. A failed load is not cached: its caller gets the error (500) and the
-// next request tries again.
+//   - a tenant missing from the list makes the Cache load it again first,
+//     if the last load began at least the [MissRefresh] interval ago (by
+//     default [DefaultMissRefresh]), so a tenant created since is found by
+//     the first request for it within that interval, while ids that do not
+//     exist cannot make the source run more often;
+//   - a source that is also a [TenantWatcher] (the migrator) reports each
+//     tenant created, renamed or dropped, and the Cache applies it at once:
+//     a tenant created in this process is routable on the next request.
+//
+// A tenant dropped elsewhere is answered from the list until the TTL has
+// passed (a hit never reloads); meanwhile the driver refuses its
+// statements with [tenantpath.ErrUnknownTenant]. [Cache.Invalidate] makes
+// the next request load the list again, for changes made where neither
+// mechanism reaches.
+//
+// When a load is needed, the first request to need it loads; requests
+// arriving meanwhile wait for that load instead of starting their own. A
+// failed load is not cached: its caller gets the error (500) and the next
+// request that needs a load tries again.
 //
 // A Cache is safe for concurrent use.
 type Cache struct {
-	list Lister
-	ttl  time.Duration
-	now  func() time.Time // time.Now; tests replace it
+	src       TenantSource
+	ttl       time.Duration
+	missEvery time.Duration    // see MissRefresh; 0: misses never reload
+	now       func() time.Time // time.Now; tests replace it
+	stopWatch func()           // nil when src does not watch
+	closeOnce sync.Once
 
 	mu       sync.Mutex
 	tenants  map[string]struct{}
-	loadedAt time.Time
+	loadedAt time.Time     // when the kept list arrived; the TTL counts from here
+	lastLoad time.Time     // when the last load began; MissRefresh counts from here
 	fresh    bool          // tenants holds a load that has not been invalidated
 	loading  chan struct{} // closed when the load in flight ends; nil if none
 	gen      uint64        // incremented by Invalidate
 	waiting  int           // callers waiting for the load in flight
+	changes  []change      // watched changes since the load in flight began
+	closed   bool          // Close was called: watched changes are ignored
 }
 
 var _ Checker = (*Cache)(nil)
 
-// NewCache returns a Cache over list whose loads hold for ttl. A nil list
-// or a ttl <= 0 is an error.
-func NewCache(list Lister, ttl time.Duration) (*Cache, error) {
-	if list == nil {
-		return nil, errors.New("tenanthttp: NewCache: nil Lister")
+// change is one tenant created (exists) or dropped, as a watch reports it.
+type change struct {
+	tenant string
+	exists bool
+}
+
+func (ch change) applyTo(set map[string]struct{}) {
+	if ch.exists {
+		set[ch.tenant] = struct{}{}
+	} else {
+		delete(set, ch.tenant)
 	}
-	if ttl <= 0 {
-		return nil, errors.New("tenanthttp: NewCache: the TTL must be positive")
-	}
-	return &Cache{list: list, ttl: ttl, now: time.Now}, nil
 }
 
 // Exists reports whether tenant is in the list, loading the list first if
-// it is older than the TTL or was invalidated. It returns ctx's error if ctx
+// it is older than the TTL or was invalidated, or if tenant is missing and
+// a miss may reload it (see [MissRefresh]). It returns ctx's error if ctx
 // ends while it waits for another caller's load.
 func (c *Cache) Exists(ctx context.Context, tenant string) (bool, error) {
 	for {
 		c.mu.Lock()
-		if c.fresh && c.now().Sub(c.loadedAt) < c.ttl {
-			_, ok := c.tenants[tenant]
-			c.mu.Unlock()
-			return ok, nil
-		}
-		if wait := c.loading; wait != nil {
-			c.waiting++
-			c.mu.Unlock()
-			var err error
-			select {
-			case <-wait: // look again: the load may have failed
-			case <-ctx.Done():
-				err = ctx.Err()
+		now := c.now()
+		if c.fresh && now.Sub(c.loadedAt) < c.ttl {
+			if _, ok := c.tenants[tenant]; ok || !c.reloadOnMiss(now) {
+				c.mu.Unlock()
+				return ok, nil
 			}
-			c.mu.Lock()
-			c.waiting--
-			c.mu.Unlock()
-			if err != nil {
+		}
+		if done := c.loading; done != nil {
+			if err := c.wait(ctx, done); err != nil {
 				return false, err
 			}
-			continue
+			continue // look again: the load may have failed
 		}
-		done := make(chan struct{})
-		c.loading = done
-		gen := c.gen
-		c.mu.Unlock()
+		return c.load(ctx, tenant)
+	}
+}
 
-		ids, err := c.list(ctx)
+// reloadOnMiss reports whether a tenant missing from a fresh list should
+// wait for the load in flight, or start one. Called with c.mu held.
+func (c *Cache) reloadOnMiss(now time.Time) bool {
+	return c.missEvery > 0 && (c.loading != nil || now.Sub(c.lastLoad) >= c.missEvery)
+}
 
+// wait waits for the load in flight to end. Called with c.mu held; returns
+// with it released.
+func (c *Cache) wait(ctx context.Context, done <-chan struct{}) error {
+	c.waiting++
+	c.mu.Unlock()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	c.mu.Lock()
+	c.waiting--
+	c.mu.Unlock()
+	return err
+}
+
+// load loads the list and answers whether tenant is in it. Called with c.mu
+// held and no load in flight; returns with it released. Whatever happens to
+// the source's call (an error, a panic), the load ends and its waiters go
+// on.
+func (c *Cache) load(ctx context.Context, tenant string) (found bool, err error) {
+	done := make(chan struct{})
+	c.loading, c.changes, c.lastLoad = done, nil, c.now()
+	gen := c.gen
+	c.mu.Unlock()
+
+	var ids []string
+	loaded := false
+	defer func() {
 		c.mu.Lock()
+		defer c.mu.Unlock()
 		c.loading = nil
 		close(done)
-		if err != nil {
-			c.mu.Unlock()
-			return false, err
+		changes := c.changes
+		c.changes = nil
+		if !loaded {
+			return // keep what was there
 		}
 		set := make(map[string]struct{}, len(ids))
 		for _, id := range ids {
 			set[id] = struct{}{}
 		}
+		// The list may predate changes watched during the load; they are
+		// newer, so they win.
+		for _, ch := range changes {
+			ch.applyTo(set)
+		}
 		// A load that began before an Invalidate answers its own caller
-		// but is not kept: it may predate the change.
+		// but is not trusted afterwards: it may predate the change.
 		c.tenants, c.loadedAt, c.fresh = set, c.now(), gen == c.gen
-		_, ok := set[tenant]
-		c.mu.Unlock()
-		return ok, nil
+		_, found = set[tenant]
+	}()
+	ids, err = c.src.List(ctx)
+	loaded = err == nil
+	return false, err
+}
+
+// changed applies a change reported by the source's watch.
+func (c *Cache) changed(tenant string, exists bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	ch := change{tenant: tenant, exists: exists}
+	if c.tenants != nil {
+		ch.applyTo(c.tenants)
+	}
+	if c.loading != nil {
+		c.changes = append(c.changes, ch)
 	}
 }
 
@@ -123,6 +179,20 @@ func (c *Cache) Invalidate() {
 	c.fresh = false
 	c.gen++
 	c.mu.Unlock()
+}
+
+// Close stops watching the source, if it was being watched; the Cache goes
+// on answering from its loads. Close may be called more than once.
+func (c *Cache) Close() {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		// Outside c.mu: stop may wait for a callback that needs it.
+		if c.stopWatch != nil {
+			c.stopWatch()
+		}
+	})
 }
 
 // waiters returns how many callers wait for the load in flight.

@@ -50,9 +50,9 @@ func (l *fakeList) set(err error, tenants ...string) {
 	l.mu.Unlock()
 }
 
-func newTestCache(t *testing.T, list Lister, ttl time.Duration) (*Cache, *fakeClock) {
+func newTestCache(t *testing.T, list Lister, ttl time.Duration, opts ...CacheOption) (*Cache, *fakeClock) {
 	t.Helper()
-	c, err := NewCache(list, ttl)
+	c, err := NewCache(list, ttl, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func mustExist(t *testing.T, c *Cache, tenant string, want bool) {
 
 func TestCacheTTL(t *testing.T) {
 	l := &fakeList{tenants: []string{"acme"}}
-	c, clock := newTestCache(t, l.list, time.Minute)
+	c, clock := newTestCache(t, l.list, time.Minute, MissRefresh(0))
 
 	mustExist(t, c, "acme", true)
 	mustExist(t, c, "globex", false)
@@ -103,7 +103,7 @@ func TestCacheTTL(t *testing.T) {
 
 func TestCacheInvalidate(t *testing.T) {
 	l := &fakeList{tenants: []string{"acme"}}
-	c, _ := newTestCache(t, l.list, time.Hour)
+	c, _ := newTestCache(t, l.list, time.Hour, MissRefresh(0))
 	mustExist(t, c, "globex", false)
 	l.set(nil, "acme", "globex")
 	mustExist(t, c, "globex", false)
@@ -242,10 +242,22 @@ func TestNewCacheErrors(t *testing.T) {
 	if _, err := NewCache(nil, time.Minute); err == nil {
 		t.Error("NewCache(nil, ...) succeeded")
 	}
+	if _, err := NewCacheFrom(nil, time.Minute); err == nil {
+		t.Error("NewCacheFrom(nil, ...) succeeded")
+	}
+	if _, err := NewCacheFrom(Lister(nil), time.Minute); err == nil {
+		t.Error("NewCacheFrom(Lister(nil), ...) succeeded")
+	}
 	l := &fakeList{}
 	for _, ttl := range []time.Duration{0, -time.Second} {
 		if _, err := NewCache(l.list, ttl); err == nil {
 			t.Errorf("NewCache(list, %v) succeeded", ttl)
 		}
+	}
+	if _, err := NewCache(l.list, time.Minute, MissRefresh(-time.Second)); err == nil {
+		t.Error("NewCache with a negative MissRefresh succeeded")
+	}
+	if _, err := NewCache(l.list, time.Minute, nil); err == nil {
+		t.Error("NewCache with a nil CacheOption succeeded")
 	}
 }

@@ -17,27 +17,55 @@ var (
 	// [AllowMissing] is not set.
 	ErrMissingTenant = errors.New("tenanthttp: the request names no tenant")
 
-	// ErrAmbiguousTenant: one resolver found more than one tenant in the
-	// request, such as two different X-Tenant-ID headers. The request is
-	// refused rather than routed to either.
+	// ErrAmbiguousTenant: the request names more than one tenant, such as
+	// two different X-Tenant-ID headers, or a subdomain and a header that
+	// disagree (without [FirstMatchWins]). The request is refused rather
+	// than routed to either. The error is a [*ConflictError].
 	ErrAmbiguousTenant = errors.New("tenanthttp: the request names more than one tenant")
 )
+
+// ConflictError reports a request that names two different tenants. It
+// matches [ErrAmbiguousTenant]. The ids are as the request spelled them.
+type ConflictError struct {
+	Tenant      string // the first tenant found
+	Source      string // the resolver that found it, e.g. `subdomain of "example.com"`
+	OtherTenant string // the first different tenant found
+	OtherSource string // the resolver that found that one (the same one for a repeated header)
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("tenanthttp: the request names more than one tenant: %q (%s) and %q (%s)",
+		e.Tenant, e.Source, e.OtherTenant, e.OtherSource)
+}
+
+// Is makes errors.Is(err, ErrAmbiguousTenant) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrAmbiguousTenant }
 
 // Error is what the middleware hands to its error handler when it refuses a
 // request. Err says why; match it with [errors.Is]:
 //
-//   - [ErrMissingTenant] or [ErrAmbiguousTenant]: status 400;
+//   - [ErrMissingTenant], or [ErrAmbiguousTenant] (a [*ConflictError]):
+//     status 400;
 //   - [tenantpath.ErrInvalidTenant] (an [*tenantpath.InvalidTenantError]):
 //     the tenant's name breaks the naming rules, status 400;
 //   - [tenantpath.ErrUnknownTenant] (an [*tenantpath.UnknownTenantError]):
 //     the existence check does not know the tenant, status 404;
 //   - anything else is the error of a [Func] resolver or of the existence
 //     check (its lister failed, or the request was cancelled): status 500.
+//
+// Error() is for logs: it includes Err's text, which may name the schema
+// behind the tenant or a database error. Message is for the client.
 type Error struct {
-	Status int    // the HTTP status the default handler writes
-	Tenant string // the tenant the request named, "" if none was found
+	Status int    // the HTTP status the default handler writes: StatusOf(Err)
+	Tenant string // the tenant the request named, as spelled; "" if none was found
 	Source string // the resolver that found it, e.g. `header "X-Tenant-Id"`; "" if none
-	Err    error
+
+	// Message says what was wrong in terms of the request alone: the
+	// tenant id it sent, never the schema name made from it nor the text of
+	// a server-side error (a 5xx's Message is its status text).
+	Message string
+
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -54,47 +82,45 @@ func (e *Error) Error() string {
 // Unwrap returns Err.
 func (e *Error) Unwrap() error { return e.Err }
 
-// statusOf maps the cause of a refusal to an HTTP status.
-func statusOf(err error) int {
+// StatusOf returns the HTTP status for an error of tenantpath or of this
+// package, whether the middleware refused the request with it or it reached
+// a handler from a database call:
+//
+//   - nil: 200 OK;
+//   - [tenantpath.ErrUnknownTenant]: 404 Not Found (the tenant has no
+//     schema);
+//   - [tenantpath.ErrInvalidTenant], [tenantpath.ErrNoTenant],
+//     [ErrMissingTenant], [ErrAmbiguousTenant]: 400 Bad Request (the
+//     request named a bad tenant, or none);
+//   - anything else: 500 Internal Server Error.
+//
+// It matches with [errors.Is], so wrapped errors map the same way.
+// [tenantpath.ErrNoTenant] reaching a handler usually means the request
+// named no tenant and [AllowMissing] let it through; a handler that forgot
+// to pass r.Context() gets it too, so log it (see the example).
+func StatusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrMissingTenant), errors.Is(err, ErrAmbiguousTenant),
-		errors.Is(err, tenantpath.ErrInvalidTenant):
-		return http.StatusBadRequest
+	case err == nil:
+		return http.StatusOK
 	case errors.Is(err, tenantpath.ErrUnknownTenant):
 		return http.StatusNotFound
+	case errors.Is(err, tenantpath.ErrInvalidTenant), errors.Is(err, tenantpath.ErrNoTenant),
+		errors.Is(err, ErrMissingTenant), errors.Is(err, ErrAmbiguousTenant):
+		return http.StatusBadRequest
 	default:
 		return http.StatusInternalServerError
 	}
 }
 
-// DefaultErrorHandler writes e.Status with a plain-text body. For a client
-// error (4xx) the body says what was wrong with the request in terms of the
-// tenant id it sent (never the schema name behind it); for a server error
-// it says only "Internal Server Error", so the lister's or resolver's error
+// DefaultErrorHandler writes e.Status with e.Message as a plain-text body
+// (the status text if Message is empty). A client error's body names the
+// tenant id the request sent, never the schema behind it; a server error's
+// body is only "Internal Server Error", so the lister's or resolver's error
 // text never reaches the client.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, e *Error) {
-	http.Error(w, clientMessage(e), e.Status)
-}
-
-// clientMessage says what was wrong with the request, in the client's terms.
-func clientMessage(e *Error) string {
-	var invalid *tenantpath.InvalidTenantError
-	switch {
-	case e.Status >= 500:
-		return http.StatusText(e.Status)
-	case errors.Is(e.Err, ErrMissingTenant):
-		return "no tenant in the request"
-	case errors.Is(e.Err, ErrAmbiguousTenant):
-		return "more than one tenant in the request"
-	case errors.As(e.Err, &invalid) && (invalid.Schema == "" || invalid.Schema == invalid.Tenant):
-		return fmt.Sprintf("invalid tenant %q: %s", invalid.Tenant, invalid.Reason)
-	case errors.As(e.Err, &invalid):
-		// The reason is about the schema name made from the id (byte
-		// offsets count its prefix), so say so without naming it.
-		return fmt.Sprintf("invalid tenant %q (in the schema name made from it: %s)", invalid.Tenant, invalid.Reason)
-	case errors.Is(e.Err, tenantpath.ErrUnknownTenant):
-		return fmt.Sprintf("unknown tenant %q", e.Tenant)
-	default:
-		return http.StatusText(e.Status)
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
 	}
+	http.Error(w, msg, e.Status)
 }

@@ -3,114 +3,30 @@ package tenanthttp
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/tenantpath/tenantpath"
 )
 
-// Option configures the middleware built by [New]. Options are checked by
-// New: a bad or conflicting option is an error there, never a surprise on a
-// request.
-type Option func(*config) error
-
-type config struct {
-	naming       tenantpath.Naming
-	checker      Checker
-	allowMissing bool
-	onError      func(http.ResponseWriter, *http.Request, *Error)
-}
-
-// WithNaming sets the naming whose rules a tenant name must pass before the
-// request goes on (see [tenantpath.Naming.Schema]). Use the driver's and
-// the migrator's Naming. Without it, the zero Naming applies: the tenant id
-// is the schema name, checked by [tenantpath.ValidateStrict].
-func WithNaming(n tenantpath.Naming) Option {
-	return func(c *config) error {
-		if err := n.Check(); err != nil {
-			return err
-		}
-		c.naming = n
-		return nil
-	}
-}
-
-// WithChecker makes the middleware refuse tenants that do not exist with
-// 404, asking ch (after the name has been validated). Without an existence
-// check, a request for a tenant with no schema goes on, and its first
-// statement fails with [tenantpath.ErrUnknownTenant].
-//
-// It conflicts with [WithLister]: give one existence check.
-func WithChecker(ch Checker) Option {
-	return func(c *config) error {
-		if ch == nil {
-			return errors.New("tenanthttp: WithChecker: nil Checker")
-		}
-		if c.checker != nil {
-			return errors.New("tenanthttp: more than one existence check (WithChecker, WithLister)")
-		}
-		c.checker = ch
-		return nil
-	}
-}
-
-// WithLister is [WithChecker] with a [Cache] over list holding for ttl: a
-// few seconds to a minute suits most applications. Pass the migrator's
-// List, or a function that reads the application's tenant table. To
-// [Cache.Invalidate] the cache after creating a tenant, build it with
-// [NewCache] and pass it to WithChecker instead.
-func WithLister(list Lister, ttl time.Duration) Option {
-	return func(c *config) error {
-		cache, err := NewCache(list, ttl)
-		if err != nil {
-			return err
-		}
-		return WithChecker(cache)(c)
-	}
-}
-
-// AllowMissing lets requests that name no tenant through unchanged, with no
-// tenant in their context: the driver then runs their statements on the
-// connection's base search_path, or refuses them with
-// [tenantpath.ErrNoTenant] under [tenantpath.RequireTenant]. Use it when
-// one server also serves pages outside any tenant (sign-up, health checks).
-// Without it such requests get 400. A request whose tenant is invalid,
-// ambiguous or unknown is refused either way.
-func AllowMissing() Option {
-	return func(c *config) error {
-		c.allowMissing = true
-		return nil
-	}
-}
-
-// WithErrorHandler sets what answers a refused request. Without it,
-// [DefaultErrorHandler] writes e.Status with a plain-text message.
-func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, e *Error)) Option {
-	return func(c *config) error {
-		if h == nil {
-			return errors.New("tenanthttp: WithErrorHandler: nil handler")
-		}
-		c.onError = h
-		return nil
-	}
-}
-
-// New builds the middleware. For each request it asks the resolvers in
-// order; the first to find a tenant wins. It then validates the name with
-// the naming, checks that the tenant exists if an existence check was
-// given, and calls the next handler with [tenantpath.WithTenant] on the
-// request's context (and, for [PathPrefix] with [StripPrefix], the
-// shortened path). A request it refuses never reaches the next handler; the
-// error handler answers it:
+// New builds the middleware. For each request it asks the resolvers (all of
+// them, or in order until one finds a tenant with [FirstMatchWins]), folds
+// case if [FoldCase] says so, validates the name with the naming, checks
+// that the tenant exists if an existence check was given, and calls the
+// next handler with [tenantpath.WithTenant] on the request's context (and,
+// for [PathPrefix] with [StripPrefix], the shortened path). A request it
+// refuses never reaches the next handler; the error handler answers it,
+// with the status [StatusOf] gives its cause:
 //
 //   - no resolver found a tenant: 400 ([ErrMissingTenant]), unless
 //     [AllowMissing];
-//   - one header given twice with different values: 400
-//     ([ErrAmbiguousTenant]);
+//   - two different tenants in one request (two resolvers disagree, or a
+//     header is given twice): 400 ([ErrAmbiguousTenant]);
 //   - a name the naming refuses: 400 ([tenantpath.ErrInvalidTenant]);
 //   - a tenant the existence check does not know: 404
 //     ([tenantpath.ErrUnknownTenant]);
-//   - the existence check or a [Func] resolver failed: 500.
+//   - the existence check or a [Func] resolver failed: 500, logged with its
+//     cause (see [WithLogger]).
 //
 // New reports configuration errors: no resolvers, a zero or misconfigured
 // Resolver, an invalid naming, conflicting options.
@@ -131,12 +47,21 @@ func New(resolvers []Resolver, opts ...Option) (func(http.Handler) http.Handler,
 	}
 	cfg := config{onError: DefaultErrorHandler}
 	for _, opt := range opts {
+		var err error
 		if opt == nil {
-			return nil, errors.New("tenanthttp: New: nil Option")
+			err = errors.New("tenanthttp: New: nil Option")
+		} else {
+			err = opt(&cfg)
 		}
-		if err := opt(&cfg); err != nil {
+		if err != nil {
+			for _, undo := range cfg.undo {
+				undo()
+			}
 			return nil, err
 		}
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
 	}
 	m := &middleware{cfg: cfg, resolvers: append([]Resolver(nil), resolvers...)}
 	return func(next http.Handler) http.Handler {
@@ -151,52 +76,112 @@ type middleware struct {
 	resolvers []Resolver
 }
 
+// claim is what the resolvers found in a request.
+type claim struct {
+	tenant string        // the id, case folded if FoldCase
+	sent   string        // the id as the request spelled it
+	source string        // the resolver that found it first
+	req    *http.Request // the request the handler sees
+}
+
 func (m *middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	var (
-		tenant string
-		source string
-		found  bool
-		out    = r
-	)
-	for _, rv := range m.resolvers {
-		var err error
-		tenant, out, found, err = rv.resolve(r)
-		if err != nil {
-			m.refuse(w, r, rv.source, "", err)
-			return
-		}
-		if found {
-			source = rv.source
-			break
-		}
+	c, err := m.resolve(r)
+	if err != nil {
+		m.refuse(w, r, c, err)
+		return
 	}
-	if !found {
+	if c.source == "" {
 		if m.cfg.allowMissing {
 			next.ServeHTTP(w, r)
 			return
 		}
-		m.refuse(w, r, "", "", ErrMissingTenant)
+		m.refuse(w, r, c, ErrMissingTenant)
 		return
 	}
-	schema, err := m.cfg.naming.Schema(tenant)
+	schema, err := m.cfg.naming.Schema(c.tenant)
 	if err != nil {
-		m.refuse(w, r, source, tenant, err)
+		m.refuse(w, r, c, err)
 		return
 	}
 	if m.cfg.checker != nil {
-		ok, err := m.cfg.checker.Exists(r.Context(), tenant)
-		if err != nil {
-			m.refuse(w, r, source, tenant, err)
-			return
+		ok, err := m.cfg.checker.Exists(r.Context(), c.tenant)
+		if err == nil && !ok {
+			err = &tenantpath.UnknownTenantError{Tenant: c.tenant, Schema: schema}
 		}
-		if !ok {
-			m.refuse(w, r, source, tenant, &tenantpath.UnknownTenantError{Tenant: tenant, Schema: schema})
+		if err != nil {
+			m.refuse(w, r, c, err)
 			return
 		}
 	}
-	next.ServeHTTP(w, out.WithContext(tenantpath.WithTenant(out.Context(), tenant)))
+	next.ServeHTTP(w, c.req.WithContext(tenantpath.WithTenant(c.req.Context(), c.tenant)))
 }
 
-func (m *middleware) refuse(w http.ResponseWriter, r *http.Request, source, tenant string, err error) {
-	m.cfg.onError(w, r, &Error{Status: statusOf(err), Tenant: tenant, Source: source, Err: err})
+// resolve asks the resolvers what r names. Every id any of them finds must
+// be the same (after FoldCase), unless FirstMatchWins stops at the first
+// resolver that finds one. The handler sees the request as rewritten by the
+// first resolver that found the tenant and rewrote it (PathPrefix with
+// StripPrefix); every resolver is shown the request as it came. A zero
+// claim.source means nothing was found.
+func (m *middleware) resolve(r *http.Request) (claim, error) {
+	c := claim{req: r}
+	for _, rv := range m.resolvers {
+		ids, next, err := rv.resolve(r)
+		if err != nil {
+			// The failing resolver is the cause, whatever others found.
+			return claim{source: rv.source, req: r}, err
+		}
+		for _, sent := range ids {
+			id := sent
+			if m.cfg.foldCase {
+				id = asciiLower(id)
+			}
+			switch {
+			case c.source == "":
+				c.tenant, c.sent, c.source = id, sent, rv.source
+			case id != c.tenant:
+				return c, &ConflictError{Tenant: c.sent, Source: c.source, OtherTenant: sent, OtherSource: rv.source}
+			}
+		}
+		if len(ids) > 0 && c.req == r {
+			c.req = next
+		}
+		if len(ids) > 0 && m.cfg.firstMatch {
+			break
+		}
+	}
+	return c, nil
+}
+
+// refuse answers a request the middleware will not pass on, and logs it.
+func (m *middleware) refuse(w http.ResponseWriter, r *http.Request, c claim, err error) {
+	e := &Error{Status: StatusOf(err), Tenant: c.sent, Source: c.source, Err: err}
+	e.Message = clientMessage(m.cfg.naming, e)
+	m.log(r, e)
+	m.cfg.onError(w, r, e)
+}
+
+// log records a refusal: a server error at Error level, since nothing else
+// would tell the operator why requests fail; a client error at Debug.
+func (m *middleware) log(r *http.Request, e *Error) {
+	level := slog.LevelDebug
+	if e.Status >= 500 {
+		level = slog.LevelError
+	}
+	ctx := r.Context()
+	if !m.cfg.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Int("status", e.Status),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+	}
+	if e.Tenant != "" {
+		attrs = append(attrs, slog.String("tenant", e.Tenant))
+	}
+	if e.Source != "" {
+		attrs = append(attrs, slog.String("resolver", e.Source))
+	}
+	attrs = append(attrs, slog.Any("error", e.Err))
+	m.cfg.logger.LogAttrs(ctx, level, "tenanthttp: request refused", attrs...)
 }

@@ -1,6 +1,7 @@
 package tenanthttp_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,12 +59,12 @@ func staticList(ids ...string) tenanthttp.Lister {
 	return func(context.Context) ([]string, error) { return ids, nil }
 }
 
-func TestChainFirstMatchWins(t *testing.T) {
+func TestFirstMatchWins(t *testing.T) {
 	h, rec := build(t, []tenanthttp.Resolver{
 		tenanthttp.Subdomain("example.com", "www"),
 		tenanthttp.PathPrefix("/t", tenanthttp.StripPrefix),
 		tenanthttp.Header(""),
-	})
+	}, tenanthttp.FirstMatchWins())
 	for _, tc := range []struct {
 		target, header, tenant, path string
 	}{
@@ -141,8 +142,10 @@ func TestRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The default handler answers...
-			h, rec := build(t, tc.h, tc.opts...)
+			var log0, log1 bytes.Buffer
+			h, rec := build(t, tc.h, append(tc.opts, tenanthttp.WithLogger(jsonLogger(&log0)))...)
 			w := serve(h, tc.req)
+			w0 := w
 			if w.Code != tc.status {
 				t.Errorf("status %d, want %d (body %q)", w.Code, tc.status, w.Body.String())
 			}
@@ -158,10 +161,11 @@ func TestRefusals(t *testing.T) {
 
 			// ...and a custom handler gets the details.
 			var got *tenanthttp.Error
-			opts := append(tc.opts, tenanthttp.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, e *tenanthttp.Error) {
-				got = e
-				w.WriteHeader(http.StatusTeapot)
-			}))
+			opts := append(tc.opts, tenanthttp.WithLogger(jsonLogger(&log1)),
+				tenanthttp.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, e *tenanthttp.Error) {
+					got = e
+					w.WriteHeader(http.StatusTeapot)
+				}))
 			h, rec = build(t, tc.h, opts...)
 			w = serve(h, tc.req)
 			if w.Code != http.StatusTeapot || got == nil || rec.calls != 0 {
@@ -175,6 +179,17 @@ func TestRefusals(t *testing.T) {
 			}
 			if tc.resolver != "" && got.Source != tc.resolver {
 				t.Errorf("Error.Source %q, want %q", got.Source, tc.resolver)
+			}
+			if body := strings.TrimSpace(w0.Body.String()); got.Message != body {
+				t.Errorf("Error.Message %q, but the default handler wrote %q", got.Message, body)
+			}
+
+			// Either way, a 5xx is logged at Error level with its cause.
+			for _, log := range []*bytes.Buffer{&log0, &log1} {
+				logged := strings.Contains(log.String(), `"level":"ERROR"`)
+				if logged != (tc.status >= 500) || (logged && !strings.Contains(log.String(), tc.errIs.Error())) {
+					t.Errorf("status %d, log %q: want an ERROR record with the cause for a 5xx, none otherwise", tc.status, log)
+				}
 			}
 		})
 	}

@@ -18,14 +18,19 @@ const DefaultHeader = "X-Tenant-ID"
 // error. Resolvers are values, safe for concurrent use, and may be shared
 // between middlewares.
 //
-// A resolver that finds nothing lets the next one try; the first that finds
-// a tenant wins. A resolver does not validate the name it finds: the
-// middleware does, with its [tenantpath.Naming], whichever resolver found it.
+// The middleware asks every resolver, and every one that finds a tenant
+// must find the same one, or the request is refused with
+// [ErrAmbiguousTenant]; with [FirstMatchWins] the first to find one wins
+// and the rest are not asked. A resolver neither validates the id it finds
+// nor changes its case: the middleware validates it with its
+// [tenantpath.Naming], whichever resolver found it, and lowercases it only
+// with [FoldCase].
 type Resolver struct {
 	source string // for messages, e.g. `header "X-Tenant-Id"`
-	// resolve returns the tenant, the request the handler should see, and
-	// whether the request names a tenant this resolver's way.
-	resolve func(r *http.Request) (tenant string, next *http.Request, found bool, err error)
+	// resolve returns every tenant id the request names this resolver's
+	// way (none if it names none; a repeated header gives more than one)
+	// and the request the handler should see.
+	resolve func(r *http.Request) (ids []string, next *http.Request, err error)
 	err     error // configuration error, reported by New
 }
 
@@ -39,10 +44,11 @@ func (rv Resolver) String() string {
 
 // Header resolves the tenant from a request header, by default
 // [DefaultHeader] (X-Tenant-ID) when name is "". A missing or empty header
-// finds nothing. A request that carries the header more than once with
-// different values is refused with [ErrAmbiguousTenant]. Leading and
-// trailing spaces are trimmed; nothing else is changed (case included: the
-// naming's validation refuses upper case by default).
+// finds nothing. Leading and trailing ASCII spaces and tabs (HTTP's optional
+// whitespace) are trimmed from each value and nothing else is changed:
+// "acme\u00a0" stays as it is, and the naming refuses it. A header given
+// more than once must name the same tenant each time, or the request is
+// refused with [ErrAmbiguousTenant].
 //
 // Use it when a trusted proxy or an internal client sets the header. For
 // browser traffic, prefer a resolver the user cannot set freely, or check
@@ -57,34 +63,33 @@ func Header(name string) Resolver {
 		rv.err = fmt.Errorf("tenanthttp: Header: %q is not a valid header name", name)
 		return rv
 	}
-	rv.resolve = func(r *http.Request) (string, *http.Request, bool, error) {
-		var tenant string
+	rv.resolve = func(r *http.Request) ([]string, *http.Request, error) {
+		var ids []string
 		for _, v := range r.Header.Values(canon) {
-			v = strings.TrimSpace(v)
-			switch {
-			case v == "" || v == tenant:
-			case tenant == "":
-				tenant = v
-			default:
-				return "", r, false, fmt.Errorf("%w: %q and %q", ErrAmbiguousTenant, tenant, v)
+			if v = trimOWS(v); v != "" {
+				ids = append(ids, v)
 			}
 		}
-		return tenant, r, tenant != "", nil
+		return ids, r, nil
 	}
 	return rv
 }
 
 // Subdomain resolves the tenant from the first label of the request's host
 // under baseDomain: with base "example.com", "acme.example.com" names tenant
-// "acme". Hosts are case-insensitive, so the label is lowercased; the port
-// and a trailing dot are ignored. The base domain itself, hosts outside it,
-// hosts more than one label below it ("a.b.example.com") and the excluded
-// labels (such as "www", "api" or "admin") find nothing.
+// "acme". The base domain and the excluded labels match in any ASCII case,
+// as host names do; the tenant label itself is passed on as the request
+// spelled it, like every resolver's (see [FoldCase]). Nothing outside ASCII
+// is folded: "\u212Ailo" (KELVIN SIGN) is not "kilo". The port and a
+// trailing dot are ignored. The base domain itself, hosts outside it, hosts
+// more than one label below it ("a.b.example.com") and the excluded labels
+// (such as "www", "api" or "admin") find nothing.
 //
-// baseDomain must be a host name without scheme, port or path
-// ("example.com", "localhost"); a leading dot is ignored.
+// baseDomain must be an ASCII host name (internationalised names in their
+// xn-- form) without scheme, port or path ("example.com", "localhost"); a
+// leading dot is ignored.
 func Subdomain(baseDomain string, exclude ...string) Resolver {
-	base := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(baseDomain, "."), "."))
+	base := asciiLower(strings.TrimSuffix(strings.TrimPrefix(baseDomain, "."), "."))
 	rv := Resolver{source: fmt.Sprintf("subdomain of %q", base)}
 	if reason := hostProblem(base); reason != "" {
 		rv.err = fmt.Errorf("tenanthttp: Subdomain: base domain %q: %s", baseDomain, reason)
@@ -92,7 +97,7 @@ func Subdomain(baseDomain string, exclude ...string) Resolver {
 	}
 	skip := make(map[string]bool, len(exclude))
 	for _, e := range exclude {
-		l := strings.ToLower(e)
+		l := asciiLower(e)
 		if l == "" || strings.ContainsAny(l, ". :/") {
 			rv.err = fmt.Errorf("tenanthttp: Subdomain: excluded label %q is not a single host label", e)
 			return rv
@@ -100,14 +105,16 @@ func Subdomain(baseDomain string, exclude ...string) Resolver {
 		skip[l] = true
 	}
 	suffix := "." + base
-	rv.resolve = func(r *http.Request) (string, *http.Request, bool, error) {
-		host := strings.ToLower(stripPort(r.Host))
-		host = strings.TrimSuffix(host, ".")
-		label, ok := strings.CutSuffix(host, suffix)
-		if !ok || label == "" || strings.Contains(label, ".") || skip[label] {
-			return "", r, false, nil
+	rv.resolve = func(r *http.Request) ([]string, *http.Request, error) {
+		host := strings.TrimSuffix(stripPort(r.Host), ".")
+		if len(host) <= len(suffix) || asciiLower(host[len(host)-len(suffix):]) != suffix {
+			return nil, r, nil
 		}
-		return label, r, true, nil
+		label := host[:len(host)-len(suffix)]
+		if strings.Contains(label, ".") || skip[asciiLower(label)] {
+			return nil, r, nil
+		}
+		return []string{label}, r, nil
 	}
 	return rv
 }
@@ -144,28 +151,28 @@ func PathPrefix(prefix string, mode PathMode) Resolver {
 		rv.err = fmt.Errorf("tenanthttp: PathPrefix: unknown PathMode %d", mode)
 		return rv
 	}
-	rv.resolve = func(r *http.Request) (string, *http.Request, bool, error) {
+	rv.resolve = func(r *http.Request) ([]string, *http.Request, error) {
 		rest, ok := strings.CutPrefix(r.URL.EscapedPath(), p)
 		if !ok {
-			return "", r, false, nil
+			return nil, r, nil
 		}
 		seg, after, _ := strings.Cut(rest, "/")
 		if seg == "" {
-			return "", r, false, nil
+			return nil, r, nil
 		}
 		// EscapedPath is always a valid escaping, so these never fail; if
 		// they did, the request would be refused rather than misrouted.
 		tenant, err := url.PathUnescape(seg)
 		if err != nil {
-			return "", r, false, &tenantpath.InvalidTenantError{Tenant: seg, Reason: err.Error()}
+			return nil, r, &tenantpath.InvalidTenantError{Tenant: seg, Reason: err.Error()}
 		}
 		if mode == KeepPrefix {
-			return tenant, r, true, nil
+			return []string{tenant}, r, nil
 		}
 		escaped := "/" + after
 		path, err := url.PathUnescape(escaped)
 		if err != nil {
-			return "", r, false, &tenantpath.InvalidTenantError{Tenant: tenant, Reason: err.Error()}
+			return nil, r, &tenantpath.InvalidTenantError{Tenant: tenant, Reason: err.Error()}
 		}
 		r2 := new(http.Request)
 		*r2 = *r
@@ -175,18 +182,18 @@ func PathPrefix(prefix string, mode PathMode) Resolver {
 		if r.URL.RawPath != "" {
 			r2.URL.RawPath = escaped
 		}
-		return tenant, r2, true, nil
+		return []string{tenant}, r2, nil
 	}
 	return rv
 }
 
 // Func resolves the tenant with fn, for anything the other resolvers do not
 // cover: a claim of an already verified token, a custom domain looked up in
-// a table, a cookie. fn reports found == false when the request names no
-// tenant its way, letting the next resolver try. An error from fn refuses
-// the request: with status 400 if it matches [tenantpath.ErrInvalidTenant],
-// [ErrMissingTenant] or [ErrAmbiguousTenant], 404 if it matches
-// [tenantpath.ErrUnknownTenant], and 500 otherwise (see [Error]).
+// a table, a cookie. fn reports found == false (or an empty tenant) when
+// the request names no tenant its way. An error from fn refuses the
+// request, with the status [StatusOf] gives it: 400 if it matches
+// [tenantpath.ErrInvalidTenant], [ErrMissingTenant] or [ErrAmbiguousTenant],
+// 404 if it matches [tenantpath.ErrUnknownTenant], 500 otherwise (logged).
 //
 // name appears in error messages ("" means "func").
 func Func(name string, fn func(r *http.Request) (tenant string, found bool, err error)) Resolver {
@@ -198,12 +205,12 @@ func Func(name string, fn func(r *http.Request) (tenant string, found bool, err 
 		rv.err = fmt.Errorf("tenanthttp: Func %q: nil function", name)
 		return rv
 	}
-	rv.resolve = func(r *http.Request) (string, *http.Request, bool, error) {
+	rv.resolve = func(r *http.Request) ([]string, *http.Request, error) {
 		tenant, found, err := fn(r)
-		if err != nil {
-			return "", r, false, err
+		if err != nil || !found || tenant == "" {
+			return nil, r, err
 		}
-		return tenant, r, found && tenant != "", nil
+		return []string{tenant}, r, nil
 	}
 	return rv
 }
@@ -225,27 +232,13 @@ func hostProblem(h string) string {
 	if strings.ContainsAny(h, ":/@?# ") {
 		return "want a host name only, without scheme, port or path"
 	}
+	if !isASCII(h) {
+		return "not ASCII; write an internationalised name in its xn-- form"
+	}
 	for _, label := range strings.Split(h, ".") {
 		if label == "" {
 			return "empty label"
 		}
 	}
 	return ""
-}
-
-// isToken reports whether s is an RFC 9110 token, as header names must be.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
