@@ -30,7 +30,7 @@ func TestStatusOf(t *testing.T) {
 		{&tenanthttp.ConflictError{Tenant: "a", OtherTenant: "b"}, 400},
 		{&tenanthttp.Error{Status: 404, Err: tenantpath.ErrUnknownTenant}, 404},
 		{tenantpath.ErrTenantMismatch, 500},
-		{&tenantpath.SwitchError{Scope: `tenant "a"`, Err: errors.New("broken pipe")}, 500},
+		{&tenantpath.SwitchError{Scope: tenantpath.Scope{Kind: tenantpath.ScopeTenant, Tenant: "a"}, Err: errors.New("broken pipe")}, 500},
 		{context.Canceled, 500},
 		{errors.New("connection refused"), 500},
 	} {
