@@ -40,6 +40,9 @@ func (c *conn) run(ctx context.Context, st *statement) (driver.Result, driver.Ro
 	if err != nil && c.mayRetry(err, st) {
 		res, rows, err = c.send(ctx, st)
 	}
+	if errors.Is(err, driver.ErrBadConn) && c.refusedUnsent(ctx, err) {
+		return nil, nil, busyError(want, err)
+	}
 	c.observe(want, st.effect)
 	return res, rows, c.explain(err, want)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 )
 
 // conn wraps one connection of the base driver. database/sql never uses a
@@ -93,13 +94,24 @@ func (c *conn) switchTo(ctx context.Context, want Scope) error {
 	}
 	if err := c.sendSwitch(ctx, query, want, schema); err != nil {
 		var failed *SwitchError
-		if errors.As(err, &failed) {
-			// The switch may or may not have reached the server: nobody
-			// can say what path this connection is on, so it must never
-			// be used again.
-			c.bad = true
-			c.on = Scope{Kind: pathUnknown}
+		if !errors.As(err, &failed) {
+			if errors.Is(err, ErrUnknownTenant) && c.on == want {
+				// The schema went away under a path the connection
+				// still has: calls for it must not run there.
+				c.on = Scope{Kind: pathUnknown}
+			}
+			return err
 		}
+		if c.refusedUnsent(ctx, failed.Err) {
+			// Nothing reached the server: the path is as it was and the
+			// connection stays usable once its earlier query is done.
+			return busyError(want, failed.Err)
+		}
+		// The switch may or may not have reached the server: nobody can
+		// say what path this connection is on, so it must never be used
+		// again.
+		c.bad = true
+		c.on = Scope{Kind: pathUnknown}
 		return err
 	}
 	c.on = want
@@ -107,6 +119,27 @@ func (c *conn) switchTo(ctx context.Context, want Scope) error {
 		c.served(want.Tenant)
 	}
 	return nil
+}
+
+// refusedUnsent reports whether the base driver refused a call without
+// sending anything because the connection is busy with an earlier query
+// whose rows are still open: its error is not the server's and the context
+// is alive, yet the base connection still reports itself valid (pgx then
+// answers driver.ErrBadConn, lib/pq an error of its own; a broken
+// connection reports itself invalid). Without a Validator nobody can tell.
+func (c *conn) refusedUnsent(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || sqlState(err) != "" {
+		return false
+	}
+	v, ok := c.inner.(driver.Validator)
+	return ok && v.IsValid()
+}
+
+// busyError reports a call refused because the connection is busy. It must
+// not match driver.ErrBadConn: database/sql would then close a pinned
+// connection, which waits for the open rows and so for ever.
+func busyError(want Scope, err error) error {
+	return fmt.Errorf("%w: the call for %s was not sent (%v)", ErrConnBusy, want, err)
 }
 
 // served counts the distinct tenants a connection has switched to, for

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -178,4 +179,53 @@ func waitGone(t testing.TB, e *tptest.Env, pid int) {
 		sleepBriefly()
 	}
 	t.Fatalf("backend %d did not exit", pid)
+}
+
+// A pinned connection whose rows are still open refuses a call for another
+// tenant without sending anything: the call fails with ErrConnBusy, the
+// connection is not poisoned, later calls fail at once rather than hang,
+// and everything works again once the rows are closed. It takes a base
+// driver that can tell a busy connection from a broken one: lib/pq does
+// (driver.Validator); pgx's stdlib connection does not, and database/sql
+// waits for the open rows when pgx answers driver.ErrBadConn, with or
+// without tenantpath.
+func TestBusyConnRefusesWithoutPoisoning(t *testing.T) {
+	tptest.ForDrivers(t, []tptest.Driver{tptest.PQ}, func(t *testing.T, bd tptest.Driver) {
+		e := tptest.NewEnv(t, "10", "11")
+		db := e.Open(bd)
+		bg := context.Background()
+		ten, eleven := tenantpath.WithTenant(bg, "10"), tenantpath.WithTenant(bg, "11")
+		conn, err := db.Conn(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		rows, err := conn.QueryContext(ten, "SELECT tenant FROM notes, generate_series(1, 10000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(eleven, "SELECT 1"); !errors.Is(err, tenantpath.ErrConnBusy) {
+			t.Fatalf("call for another tenant with rows open: %v, want ErrConnBusy", err)
+		}
+		for _, ctx := range []context.Context{ten, eleven} {
+			done := make(chan error, 1)
+			go func() {
+				_, err := conn.ExecContext(ctx, "SELECT 1")
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatal("a call on a busy connection succeeded")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a call on a busy connection hangs")
+			}
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		tptest.MustRead(t, eleven, conn, "11")
+		tptest.MustRead(t, ten, conn, "10")
+	})
 }

@@ -28,6 +28,13 @@ var (
 	// the same name.
 	ErrUnknownTenant = errors.New("tenantpath: unknown tenant")
 
+	// ErrConnBusy is returned when the base driver refused a call without
+	// sending anything because the connection is still busy with an
+	// earlier query whose rows are open (a pinned *sql.Conn). The
+	// connection keeps its path and works again once those rows are
+	// closed.
+	ErrConnBusy = errors.New("tenantpath: connection busy with an earlier query: close its rows first")
+
 	// ErrTenantMismatch is matched by every [TenantMismatchError]: inside a
 	// transaction, a call named another tenant (or scope) than the one the
 	// transaction was begun for. The path is never switched inside a

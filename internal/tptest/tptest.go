@@ -68,7 +68,13 @@ var Drivers = []Driver{PGX, PQ}
 // ForEachDriver runs fn once per base driver, as a subtest named after it.
 func ForEachDriver(t *testing.T, fn func(t *testing.T, d Driver)) {
 	t.Helper()
-	for _, d := range Drivers {
+	ForDrivers(t, Drivers, fn)
+}
+
+// ForDrivers runs fn once per driver in ds, as a subtest named after it.
+func ForDrivers(t *testing.T, ds []Driver, fn func(t *testing.T, d Driver)) {
+	t.Helper()
+	for _, d := range ds {
 		t.Run(d.Name, func(t *testing.T) { fn(t, d) })
 	}
 }
