@@ -120,23 +120,3 @@ func TestCurrentIsTheServerOfDSN(t *testing.T) {
 		fmt.Printf("pgtest-server %s %d\n", filepath.Dir(srv.LogPath()), srv.Port())
 	}
 }
-
-func TestServerVersion(t *testing.T) {
-	got := pgtest.ServerVersion(t)
-	if got < 10 {
-		t.Fatalf("ServerVersion = %d", got)
-	}
-	db := openDB(t, "pgx", pgtest.DSN(t))
-	want := queryString(t, db, "SELECT split_part(current_setting('server_version'), '.', 1)")
-	if strconv.Itoa(got) != want {
-		t.Errorf("ServerVersion = %d, server_version says %s", got, want)
-	}
-	if v := os.Getenv(pgtest.EnvPGVersion); v != "" && os.Getenv(pgtest.EnvDSN) == "" && os.Getenv(pgtest.EnvPGBin) == "" {
-		if strconv.Itoa(got) != v {
-			t.Errorf("%s=%s but the server is %d", pgtest.EnvPGVersion, v, got)
-		}
-	}
-	if again := pgtest.ServerVersion(t); again != got {
-		t.Errorf("second ServerVersion = %d, first %d", again, got)
-	}
-}
