@@ -78,6 +78,8 @@ func TestFindPGToolsByVersion(t *testing.T) {
 			t.Errorf("%s=%s: binDir = %s, want %s", EnvPGVersion, v, tools.binDir, want)
 		}
 	}
+	// The npm layout keeps the contrib modules in lib/postgresql.
+	t.Setenv(EnvPGVersion, "18")
 	if err := os.MkdirAll(filepath.Join(install, "18", "lib", "postgresql"), 0o755); err != nil {
 		t.Fatal(err)
 	}
