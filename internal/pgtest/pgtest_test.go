@@ -64,11 +64,17 @@ func TestDSNWorksWithPgxAndPq(t *testing.T) {
 	if !strings.HasPrefix(dsn, "postgres://") {
 		t.Errorf("DSN %q is not a URL", dsn)
 	}
+	// The ephemeral server's only role is User; an outside server's is
+	// whatever its DSN names.
+	login := pgtest.LoginRole(t)
+	if pgtest.Current() != nil && login != pgtest.User {
+		t.Errorf("LoginRole = %q on the ephemeral server, want %q", login, pgtest.User)
+	}
 	for _, driver := range []string{"pgx", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
 			db := openDB(t, driver, dsn)
-			if got := queryString(t, db, "SELECT current_user"); got != pgtest.User {
-				t.Errorf("current_user = %q, want %q", got, pgtest.User)
+			if got := queryString(t, db, "SELECT current_user"); got != login {
+				t.Errorf("current_user = %q, want %q", got, login)
 			}
 			if got := queryString(t, db, "SELECT $1::text || 'b'", "a"); got != "ab" {
 				t.Errorf("parameter round trip = %q", got)
@@ -250,7 +256,7 @@ func TestStartPgBouncer(t *testing.T) {
 				driver, d := c[0], c[1]
 				t.Run(name, func(t *testing.T) {
 					db := openDB(t, driver, d)
-					if got := queryString(t, db, "SELECT $1::text || current_user", "via "); got != "via "+pgtest.User {
+					if got := queryString(t, db, "SELECT $1::text || current_user", "via "); got != "via "+pgtest.LoginRole(t) {
 						t.Errorf("got %q", got)
 					}
 					// Several connections share the small pool.
