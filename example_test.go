@@ -46,8 +46,7 @@ func ExampleOpenDB() {
 		panic(err)
 	}
 	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg),
-		tenantpath.WithNaming(tenantpath.Naming{Prefix: "org_"}),
-		tenantpath.RequireTenant())
+		tenantpath.WithNaming(tenantpath.Naming{Prefix: "org_"}))
 	if err != nil {
 		panic(err)
 	}

@@ -56,7 +56,7 @@ func routedPool(t *testing.T, naming tenantpath.Naming) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming), tenantpath.RequireTenant())
+	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming))
 	if err != nil {
 		t.Fatal(err)
 	}

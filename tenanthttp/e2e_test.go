@@ -89,7 +89,7 @@ INSERT INTO %[1]s.notes (title) VALUES (%[2]s)`, q, tenantpath.QuoteLiteral(id+"
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming), tenantpath.RequireTenant())
+	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming))
 	if err != nil {
 		t.Fatal(err)
 	}

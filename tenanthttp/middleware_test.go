@@ -248,10 +248,10 @@ func TestWithChecker(t *testing.T) {
 
 func TestContextKeptAndTenantReplaced(t *testing.T) {
 	type key struct{}
-	h, rec := build(t, []tenanthttp.Resolver{tenanthttp.Header("")})
+	_, rec := build(t, []tenanthttp.Resolver{tenanthttp.Header("")})
 	var sawValue any
 	mw, _ := tenanthttp.New([]tenanthttp.Resolver{tenanthttp.Header("")})
-	h = mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sawValue = r.Context().Value(key{})
 		rec.ServeHTTP(w, r)
 	}))

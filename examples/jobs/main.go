@@ -124,7 +124,7 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 	}
 	// The shared schema is the example's own, so nothing lands in public.
 	naming := tenantpath.Naming{Prefix: prefix, Shared: []string{prefix + "shared"}}
-	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming), tenantpath.RequireTenant())
+	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming))
 	if err != nil {
 		return err
 	}

@@ -82,10 +82,10 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 	}
 	naming := tenantpath.Naming{Prefix: prefix}
 
-	// The driver: pgx underneath, tenantpath on top. RequireTenant makes a
-	// call without a tenant fail instead of running on the default path.
+	// The driver: pgx underneath, tenantpath on top. A call without a
+	// tenant fails instead of running on the default path.
 	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg),
-		tenantpath.WithNaming(naming), tenantpath.RequireTenant())
+		tenantpath.WithNaming(naming))
 	if err != nil {
 		return err
 	}

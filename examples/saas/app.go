@@ -57,10 +57,10 @@ func NewApp(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{naming: cfg.Naming}
-	// RequireTenant: a statement that forgot its context fails instead of
+	// A statement that forgot its context fails (ErrNoTenant) instead of
 	// running on the default search_path.
 	a.db, err = tenantpath.OpenDB(stdlib.GetConnector(*pgcfg),
-		tenantpath.WithNaming(cfg.Naming), tenantpath.RequireTenant())
+		tenantpath.WithNaming(cfg.Naming))
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func Open(db *sql.DB) (*gorm.DB, error) {
 type Notes struct{ DB *gorm.DB }
 
 // Add inserts a note. WithContext(ctx) is what carries the tenant: a GORM
-// call without it has no tenant and is refused under RequireTenant.
+// call without it has no tenant and is refused with ErrNoTenant.
 func (n Notes) Add(ctx context.Context, title string) error {
 	return n.DB.WithContext(ctx).Create(&Note{Title: title}).Error
 }

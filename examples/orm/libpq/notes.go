@@ -18,7 +18,7 @@ func Open(dsn string, naming tenantpath.Naming) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tenantpath.OpenDB(base, tenantpath.WithNaming(naming), tenantpath.RequireTenant())
+	return tenantpath.OpenDB(base, tenantpath.WithNaming(naming))
 }
 
 // Notes reads and writes the notes table of the tenant in ctx.

@@ -19,7 +19,7 @@ func Open(dsn string, naming tenantpath.Naming) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming), tenantpath.RequireTenant())
+	return tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming))
 }
 
 // Notes reads and writes the notes table of the tenant in ctx.

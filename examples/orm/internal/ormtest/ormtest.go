@@ -50,7 +50,7 @@ func Setup(t testing.TB) tenantpath.Naming {
 }
 
 // OpenPgx returns a pool of pgx connections through the tenantpath driver,
-// in RequireTenant mode, closed when t ends. Two connections at most, so
+// refusing calls without a tenant, closed when t ends. Two connections at most, so
 // tenants take turns on them.
 func OpenPgx(t testing.TB, naming tenantpath.Naming) *sql.DB {
 	t.Helper()
@@ -73,7 +73,7 @@ func OpenPQ(t testing.TB, naming tenantpath.Naming) *sql.DB {
 
 func open(t testing.TB, base driver.Connector, naming tenantpath.Naming) *sql.DB {
 	t.Helper()
-	db, err := tenantpath.OpenDB(base, tenantpath.WithNaming(naming), tenantpath.RequireTenant())
+	db, err := tenantpath.OpenDB(base, tenantpath.WithNaming(naming))
 	if err != nil {
 		t.Fatal(err)
 	}
