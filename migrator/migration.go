@@ -29,7 +29,10 @@ func (s Set) String() string {
 // TxFunc is the body of a Go migration. It runs inside the migration's
 // transaction, on a connection whose search_path is the schema being
 // migrated followed by the shared schemas; the version row is written in the
-// same transaction after it returns nil.
+// same transaction after it returns nil. ctx carries
+// [tenantpath.WithBasePath]: use it (or a context derived from it without
+// another scope) for calls on tx, which a pool opened through tenantpath
+// then runs in the transaction as they are.
 type TxFunc func(ctx context.Context, tx *sql.Tx) error
 
 // GoMigration is a migration written in Go, registered with

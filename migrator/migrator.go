@@ -182,7 +182,7 @@ func (m *Migrator) setOf(s Set) *set {
 type target struct {
 	tenant string // "" for shared
 	schema string
-	path   string // quoted search_path, e.g. `"org_10", "public"`
+	path   string // quoted search_path, e.g. `"org_10", "public", "pg_temp"`
 	set    *set
 }
 

@@ -150,7 +150,9 @@ func WithWorkers(n int) Option {
 // WithDrop enables [Migrator.Drop]. Without it Drop returns
 // [ErrDropDisabled] and touches nothing. before, when not nil, runs inside
 // the drop's transaction before the schema is dropped (to archive data, or
-// to refuse: an error from it cancels the drop).
+// to refuse: an error from it cancels the drop). Its ctx carries
+// [tenantpath.WithBasePath], as for a [TxFunc]; qualify the tenant's tables
+// with its schema.
 func WithDrop(before func(ctx context.Context, tx *sql.Tx, tenant string) error) Option {
 	return func(c *config) error {
 		c.allowDrop = true

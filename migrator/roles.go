@@ -37,9 +37,12 @@ import (
 // The tenant's schema must exist (create the tenant first); otherwise the
 // error matches [tenantpath.ErrUnknownTenant]. A tenant id refused by naming
 // is an [tenantpath.InvalidTenantError], and a role name that cannot be a
-// tenant role (empty, longer than 63 bytes, holding NUL, starting with
-// "pg_", or one of PostgreSQL's reserved role names such as "public" and
-// "none") is an error; in those cases nothing is sent. Calling it again is
+// tenant role (empty, longer than 63 bytes, holding NUL, not valid UTF-8,
+// starting with "pg_" in any case, or one of PostgreSQL's reserved role
+// names such as "public" and "none": the rule the driver applies to
+// [tenantpath.WithTenantRoles]) is an error; in those cases nothing is
+// sent. db may be a plain pool or one opened through tenantpath, whatever
+// scope ctx carries (see the package documentation). Calling it again is
 // harmless, so it can run after every migration. Every name is quoted with
 // [tenantpath.QuoteIdentifier].
 //
