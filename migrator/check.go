@@ -28,7 +28,7 @@ func (r CheckReport) OK() bool {
 // Check compares the tenant list with the schemas on the server, in two
 // queries whatever the number of tenants.
 func (m *Migrator) Check(ctx context.Context) (CheckReport, error) {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	var rep CheckReport
 	ids, err := m.List(ctx)
 	if err != nil {

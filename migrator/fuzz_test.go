@@ -17,6 +17,7 @@ import (
 // FuzzParseGoose feeds a goose-style file body to the parser.
 func FuzzParseGoose(f *testing.F) {
 	f.Add("-- +goose Up\nCREATE TABLE t (id int);\n-- +goose Down\nDROP TABLE t;\n")
+	f.Add("-- +goose Up\n-- +goose NO TRANSACTION\nSELECT 1;\n-- +goose StatementBegin\nBEGIN;\n-- +goose StatementEnd\n")
 	f.Fuzz(func(t *testing.T, data string) {
 		m, err := parseGoose("m/0001_x.sql", data)
 		if err != nil {
@@ -53,6 +54,11 @@ func FuzzParseGoose(f *testing.F) {
 				t.Fatalf("section SQL %q does not end its last line", body)
 			}
 			checkSplit(t, body)
+		}
+		for _, body := range []string{m.upSQL, m.downSQL} {
+			if words, at, found := txControl(body); found {
+				t.Fatalf("accepted a section with %s at offset %d", words, at)
+			}
 		}
 		if m.HasDown && len(statements(m.downSQL)) == 0 {
 			t.Fatal("HasDown with no down statement")

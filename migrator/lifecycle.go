@@ -25,7 +25,7 @@ import (
 // [ErrTenantExists]. Functions registered with [Migrator.Watch] are told of
 // the new tenant once it is complete.
 func (m *Migrator) Create(ctx context.Context, tenant string) error {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	t, err := m.tenantTarget(tenant)
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func (m *Migrator) finishCreate(ctx context.Context, t target) error {
 // rolls back, the tenant does not exist after all, and the driver answers
 // calls for it with [tenantpath.ErrUnknownTenant].
 func (m *Migrator) CreateTx(ctx context.Context, tx *sql.Tx, tenant string) error {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	t, err := m.tenantTarget(tenant)
 	if err != nil {
 		return err
@@ -124,7 +124,7 @@ func (m *Migrator) CreateTx(ctx context.Context, tx *sql.Tx, tenant string) erro
 // waits for a migration of either tenant to finish. Functions registered
 // with [Migrator.Watch] are told (old, false), then (new, true).
 func (m *Migrator) Rename(ctx context.Context, oldTenant, newTenant string) error {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	from, err := m.tenantTarget(oldTenant)
 	if err != nil {
 		return err
@@ -201,7 +201,7 @@ func (m *Migrator) Drop(ctx context.Context, tenant string) error {
 	if !m.cfg.allowDrop {
 		return ErrDropDisabled
 	}
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	t, err := m.tenantTarget(tenant)
 	if err != nil {
 		return err
@@ -258,7 +258,7 @@ func (m *Migrator) Exists(ctx context.Context, tenant string) (bool, error) {
 		return false, err
 	}
 	var exists bool
-	err = m.db.QueryRowContext(own(ctx),
+	err = m.db.QueryRowContext(onBasePath(ctx),
 		`SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $1)`, t.schema).Scan(&exists)
 	return exists, err
 }

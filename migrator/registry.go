@@ -82,7 +82,7 @@ func (m *Migrator) isRegistryReady() bool {
 // matching [ErrNamingMismatch]: every tenant would be looked for in the
 // wrong schema.
 func (m *Migrator) List(ctx context.Context) ([]string, error) {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	var ids []string
 	if m.cfg.source != nil {
 		list, err := m.cfg.source(ctx)

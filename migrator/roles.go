@@ -49,7 +49,7 @@ import (
 // Creating roles needs the CREATEROLE attribute (or a superuser). Roles
 // belong to the whole cluster, not to one database: see [DropTenantRole].
 func ProvisionTenantRole(ctx context.Context, db *sql.DB, naming tenantpath.Naming, role func(schema string) string, tenant string) error {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	schema, rname, err := tenantRole(naming, role, tenant)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func ProvisionTenantRole(ctx context.Context, db *sql.DB, naming tenantpath.Nami
 // can run after [Migrator.Drop]. The role cannot be dropped while it holds
 // privileges in another database of the cluster; PostgreSQL then says so.
 func DropTenantRole(ctx context.Context, db *sql.DB, naming tenantpath.Naming, role func(schema string) string, tenant string) error {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	_, rname, err := tenantRole(naming, role, tenant)
 	if err != nil {
 		return err

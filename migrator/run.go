@@ -160,7 +160,7 @@ func (m *Migrator) runOne(ctx context.Context, t target, j job) Result {
 // schema (creating it if needed), each in its own transaction, under that
 // schema's advisory lock.
 func (m *Migrator) MigrateShared(ctx context.Context) (Result, error) {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	if err := m.ensureRegistry(ctx); err != nil {
 		return Result{Schema: m.naming.SharedSchemas()[0], Err: err}, err
 	}
@@ -170,7 +170,7 @@ func (m *Migrator) MigrateShared(ctx context.Context) (Result, error) {
 
 // RollbackShared rolls the shared schema back to tg.
 func (m *Migrator) RollbackShared(ctx context.Context, tg Target) (Result, error) {
-	res := m.runOne(own(ctx), m.sharedTarget(), m.rollbackJob(tg))
+	res := m.runOne(onBasePath(ctx), m.sharedTarget(), m.rollbackJob(tg))
 	return res, res.Err
 }
 
@@ -182,7 +182,7 @@ func (m *Migrator) MigrateTenant(ctx context.Context, tenant string) (Result, er
 	if err != nil {
 		return Result{Tenant: tenant, Err: err}, err
 	}
-	res := m.runOne(own(ctx), t, m.migrateJob())
+	res := m.runOne(onBasePath(ctx), t, m.migrateJob())
 	return res, res.Err
 }
 
@@ -192,15 +192,15 @@ func (m *Migrator) RollbackTenant(ctx context.Context, tenant string, tg Target)
 	if err != nil {
 		return Result{Tenant: tenant, Err: err}, err
 	}
-	res := m.runOne(own(ctx), t, m.rollbackJob(tg))
+	res := m.runOne(onBasePath(ctx), t, m.rollbackJob(tg))
 	return res, res.Err
 }
 
-// own returns the context every statement of the migrator is sent with:
+// onBasePath returns the context every statement of the migrator is sent with:
 // ctx (its deadline, cancellation and values) asking explicitly for the
 // connection's base search_path ([tenantpath.WithBasePath]). On a pool
 // opened through tenantpath that makes the driver reset a connection left
 // on a tenant's path and then leave alone the path the migrator sets
 // itself, whatever scope the caller's context named (a tenant, the shared
 // scope, none); on any other pool it changes nothing.
-func own(ctx context.Context) context.Context { return tenantpath.WithBasePath(ctx) }
+func onBasePath(ctx context.Context) context.Context { return tenantpath.WithBasePath(ctx) }

@@ -45,7 +45,7 @@ func (s Status) UpToDate() bool {
 // another naming, Only or Except ids that are not tenants and an empty list
 // while schemas that look like tenants exist are errors.
 func (m *Migrator) Status(ctx context.Context, opts ...RunOption) ([]Status, error) {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	rc, err := m.runConfig(opts)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (m *Migrator) StatusTenant(ctx context.Context, tenant string) (Status, err
 	if err != nil {
 		return Status{}, err
 	}
-	raw, err := m.statusQuery(own(ctx), []string{t.schema})
+	raw, err := m.statusQuery(onBasePath(ctx), []string{t.schema})
 	if err != nil {
 		return Status{}, err
 	}
@@ -92,7 +92,7 @@ func (m *Migrator) StatusTenant(ctx context.Context, tenant string) (Status, err
 // StatusShared reports the state of the shared schema.
 func (m *Migrator) StatusShared(ctx context.Context) (Status, error) {
 	t := m.sharedTarget()
-	raw, err := m.statusQuery(own(ctx), []string{t.schema})
+	raw, err := m.statusQuery(onBasePath(ctx), []string{t.schema})
 	if err != nil {
 		return Status{}, err
 	}

@@ -63,7 +63,7 @@ func (m *Migrator) RollbackTenants(ctx context.Context, tg Target, opts ...RunOp
 
 // forTenants runs j in every selected tenant on a bounded pool of workers.
 func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, j job) ([]Result, error) {
-	ctx = own(ctx)
+	ctx = onBasePath(ctx)
 	rc, err := m.runConfig(opts)
 	if err != nil {
 		return nil, err
