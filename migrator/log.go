@@ -23,8 +23,9 @@ func (m *Migrator) logStart(ctx context.Context, op string, t target) {
 }
 
 // logResult records a schema's result: Info when it succeeded, Error with
-// the cause when it failed.
-func (m *Migrator) logResult(ctx context.Context, op string, r Result) {
+// the cause when it failed. In a run over many tenants, p is the run's
+// progress after it (schemas done and failed so far, of how many).
+func (m *Migrator) logResult(ctx context.Context, op string, r Result, p *Progress) {
 	if !m.log.Enabled(ctx, slog.LevelError) {
 		return
 	}
@@ -34,6 +35,9 @@ func (m *Migrator) logResult(ctx context.Context, op string, r Result) {
 		slog.Int64("to", r.To),
 		slog.Int("applied", len(r.Applied)),
 		slog.Duration("duration", r.Duration))
+	if p != nil {
+		attrs = append(attrs, slog.Int("done", p.Done), slog.Int("failed_so_far", p.Failed), slog.Int("total", p.Total))
+	}
 	if r.Err != nil {
 		m.log.LogAttrs(ctx, slog.LevelError, "migrator: schema failed", append(attrs, slog.Any("err", r.Err))...)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -78,11 +79,21 @@ func TestLogger(t *testing.T) {
 	if len(done) != 2 {
 		t.Fatalf("schema done: %v", done)
 	}
+	var dones []int64
 	for _, d := range done {
 		if d["tenant"].String() == "1" || d["schema"].String() != e.schema(d["tenant"].String()) ||
-			d["from"].Int64() != 2 || d["to"].Int64() != 3 || d["applied"].Int64() != 1 || d["duration"].Duration() <= 0 {
+			d["from"].Int64() != 2 || d["to"].Int64() != 3 || d["applied"].Int64() != 1 || d["duration"].Duration() <= 0 ||
+			d["total"].Int64() != 3 {
 			t.Fatalf("schema done: %v", d)
 		}
+		dones = append(dones, d["done"].Int64())
+	}
+	if failed := rec.find("migrator: schema failed"); len(failed) == 1 {
+		dones = append(dones, failed[0]["done"].Int64())
+	}
+	slices.Sort(dones)
+	if !slices.Equal(dones, []int64{1, 2, 3}) {
+		t.Fatalf("progress counts %v, want 1, 2, 3", dones)
 	}
 	failed := rec.find("migrator: schema failed")
 	var me *migrator.MigrationError

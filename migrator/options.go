@@ -177,9 +177,10 @@ func WithPerMigrationCreate() Option {
 // WithLogger makes the Migrator report to logger: at Info each run's start
 // (what, how many tenants, how many workers) and end (counts and
 // duration), each schema's result (tenant, schema, versions from and to,
-// migrations applied, duration) and each tenant created, renamed or
-// dropped; at Error each schema that failed, with the cause; at Debug each
-// schema's start. Every record about a schema carries its tenant and
+// migrations applied, duration and, in a run over many tenants, its
+// progress: done, failed_so_far and total) and each tenant created,
+// renamed or dropped; at Error each schema that failed, with the cause; at
+// Debug each schema's start. Every record about a schema carries its tenant and
 // schema. Pass the application's logger (the one tenanthttp and the driver
 // log to) to read them all in one place. Without this option the Migrator
 // logs nothing. A nil logger is an error.

@@ -147,12 +147,12 @@ func (m *Migrator) runOne(ctx context.Context, t target, j job) Result {
 	s, err := m.newSession(ctx)
 	if err != nil {
 		res := Result{Tenant: t.tenant, Schema: t.schema, Err: err}
-		m.logResult(ctx, j.op, res)
+		m.logResult(ctx, j.op, res, nil)
 		return res
 	}
 	defer s.release(ctx)
 	res, _ := m.runSchema(ctx, s, t, j)
-	m.logResult(ctx, j.op, res)
+	m.logResult(ctx, j.op, res, nil)
 	return res
 }
 

@@ -114,8 +114,8 @@ func (m *Migrator) worker(ctx context.Context, d *dispatch, j job) {
 		}
 		var r Result
 		s, r = m.runTenant(ctx, s, d.ids[i], j)
-		m.logResult(ctx, j.op, r)
-		d.finish(i, r)
+		p := d.finish(i, r)
+		m.logResult(ctx, j.op, r, &p)
 	}
 }
 
@@ -179,8 +179,8 @@ func (d *dispatch) claim(ctx context.Context) (int, bool) {
 	return i, true
 }
 
-// finish records tenant i's result and reports progress.
-func (d *dispatch) finish(i int, r Result) {
+// finish records tenant i's result, reports progress and returns it.
+func (d *dispatch) finish(i int, r Result) Progress {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.results[i] = r
@@ -189,10 +189,11 @@ func (d *dispatch) finish(i int, r Result) {
 		d.progress.Failed++
 		d.stop = d.stop || !d.rc.continueOnError
 	}
+	d.progress.Last = r
 	if d.rc.progress != nil {
-		d.progress.Last = r
 		d.rc.progress(d.progress)
 	}
+	return d.progress
 }
 
 // outcome returns the results of the tenants started, in tenant order, and
