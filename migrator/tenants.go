@@ -17,6 +17,9 @@ type Report struct {
 // tenant (see [Migrator.MigrateTenants]). If the shared migrations fail, no
 // tenant is touched and the error is a [SharedError]. Run options are
 // checked first: a bad one fails the call before the shared migrations run.
+// The tenant list is read and checked after them (they may create the table
+// a [WithTenantSource] callback reads), with the errors MigrateTenants
+// returns.
 func (m *Migrator) Migrate(ctx context.Context, opts ...RunOption) (Report, error) {
 	var rep Report
 	if _, err := m.runConfig(opts); err != nil {
