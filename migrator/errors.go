@@ -3,6 +3,8 @@ package migrator
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"strconv"
 	"strings"
 )
 
@@ -44,6 +46,24 @@ var (
 	// is marked as non-transactional: it cannot run inside the caller's
 	// transaction. Create handles such migrations itself.
 	ErrNonTransactional = errors.New("migrator: a non-transactional migration cannot join a transaction")
+
+	// ErrMissingDir is matched by every [MissingDirError]: [New] did not
+	// find a migration folder it was told to read.
+	ErrMissingDir = errors.New("migrator: migration folder not found")
+
+	// ErrNamingMismatch is matched by every [NamingMismatchError]: the
+	// tenant registry holds schema names the naming in use does not
+	// produce, as when a prefix was forgotten. Nothing has run.
+	ErrNamingMismatch = errors.New("migrator: the tenant registry does not match the naming")
+
+	// ErrUnknownTenants is matched by every [UnknownTenantsError]: [Only]
+	// or [Except] named ids that are not tenants. Nothing has run.
+	ErrUnknownTenants = errors.New("migrator: not tenants")
+
+	// ErrNoTenantsFound is matched by every [NoTenantsFoundError]: the
+	// tenant list is empty while schemas the naming maps to tenants exist.
+	// Nothing has run.
+	ErrNoTenantsFound = errors.New("migrator: no tenants found")
 )
 
 // ParseError reports a migration file that cannot be read: a name that does
@@ -81,6 +101,28 @@ func (e *DuplicateError) Error() string {
 // Is makes errors.Is(err, ErrInvalidMigration) true.
 func (e *DuplicateError) Is(target error) bool { return target == ErrInvalidMigration }
 
+// MissingDirError reports migration folders that do not exist in the
+// [io/fs.FS] given to [New]: a folder named with [WithSharedDir] or
+// [WithTenantDir], or both default folders at once (a wrong root, most
+// likely). It matches [ErrMissingDir] and [io/fs.ErrNotExist].
+type MissingDirError struct {
+	Dirs []string // the folders looked for, as paths inside the fs.FS
+}
+
+func (e *MissingDirError) Error() string {
+	if len(e.Dirs) == 1 {
+		return fmt.Sprintf("migrator: migration folder %q does not exist", e.Dirs[0])
+	}
+	return fmt.Sprintf("migrator: none of the migration folders %s exists: is the fs.FS rooted at the folder that holds them?",
+		quoteAll(e.Dirs))
+}
+
+// Is makes errors.Is(err, ErrMissingDir) and errors.Is(err, fs.ErrNotExist)
+// true.
+func (e *MissingDirError) Is(target error) bool {
+	return target == ErrMissingDir || target == fs.ErrNotExist
+}
+
 // ChecksumError reports an applied migration whose file has changed since.
 // It matches [ErrChecksum].
 type ChecksumError struct {
@@ -99,20 +141,29 @@ func (e *ChecksumError) Error() string {
 // Is makes errors.Is(err, ErrChecksum) true.
 func (e *ChecksumError) Is(target error) bool { return target == ErrChecksum }
 
+// HistoryReason says why a version table does not fit the migrations.
+type HistoryReason string
+
+const (
+	// HistoryGap: a migration is pending but older than the newest
+	// applied version; applying it would run migrations out of order.
+	HistoryGap HistoryReason = "gap"
+	// HistoryUnknown: a version is applied but no migration defines it
+	// (a newer deploy ran here, or a file was deleted).
+	HistoryUnknown HistoryReason = "unknown"
+)
+
 // HistoryError reports a version table that does not fit the migrations. It
 // matches [ErrHistory].
 type HistoryError struct {
 	Schema  string
 	Version int64
-	// Reason is "gap" when Version is pending but older than the newest
-	// applied version (applying it would run migrations out of order), or
-	// "unknown" when Version is applied but no migration defines it.
-	Reason string
-	Newest int64 // newest applied version
+	Reason  HistoryReason
+	Newest  int64 // newest applied version
 }
 
 func (e *HistoryError) Error() string {
-	if e.Reason == "unknown" {
+	if e.Reason == HistoryUnknown {
 		return fmt.Sprintf("migrator: schema %q: version %d is applied but no migration defines it", e.Schema, e.Version)
 	}
 	return fmt.Sprintf("migrator: schema %q: migration %d is not applied but %d is (gap: refusing to run out of order)",
@@ -160,63 +211,14 @@ func (e *MigrationError) Error() string {
 
 func (e *MigrationError) Unwrap() error { return e.Err }
 
-// PartialError reports a run over many tenants in which some failed or were
-// not started. It matches [ErrPartial]. Every tenant not listed in Failed or
-// Skipped succeeded.
-type PartialError struct {
-	Failed    []Result // the tenants whose run failed, each with its Err
-	Skipped   []string // tenants not started (stop on first error, or cancel)
-	Succeeded int
-	// Cause is the context's error when the run stopped because its
-	// context was cancelled, else nil.
-	Cause error
-}
-
-func (e *PartialError) Error() string {
-	var b strings.Builder
-	total := e.Succeeded + len(e.Failed) + len(e.Skipped)
-	fmt.Fprintf(&b, "migrator: %d of %d tenants failed", len(e.Failed), total)
-	if len(e.Skipped) > 0 {
-		fmt.Fprintf(&b, ", %d not run", len(e.Skipped))
+// quoteAll renders names quoted and comma-separated, for messages.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
 	}
-	if e.Cause != nil {
-		fmt.Fprintf(&b, " (%v)", e.Cause)
-	}
-	for i, r := range e.Failed {
-		if i == 5 {
-			fmt.Fprintf(&b, "; and %d more", len(e.Failed)-i)
-			break
-		}
-		fmt.Fprintf(&b, "; %s: %v", r.Tenant, r.Err)
-	}
-	return b.String()
+	return strings.Join(q, ", ")
 }
-
-// Is makes errors.Is(err, ErrPartial) true.
-func (e *PartialError) Is(target error) bool { return target == ErrPartial }
-
-// Unwrap returns the context error of a cancelled run, so
-// errors.Is(err, context.Canceled) works.
-func (e *PartialError) Unwrap() error { return e.Cause }
-
-// FailedTenants returns the ids of the tenants that failed, in order.
-func (e *PartialError) FailedTenants() []string {
-	ids := make([]string, len(e.Failed))
-	for i, r := range e.Failed {
-		ids[i] = r.Tenant
-	}
-	return ids
-}
-
-// SharedError reports that the shared migrations failed in [Migrator.Migrate],
-// so no tenant was touched. Err is the underlying error.
-type SharedError struct{ Err error }
-
-func (e *SharedError) Error() string {
-	return "migrator: shared migrations failed, no tenant was migrated: " + e.Err.Error()
-}
-
-func (e *SharedError) Unwrap() error { return e.Err }
 
 // sqlState returns the SQLSTATE of a driver error that exposes one (pgx's
 // *pgconn.PgError and lib/pq's *pq.Error both do), or "".

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"testing/fstest"
 
@@ -50,6 +51,53 @@ func ExampleNew_invalidFile() {
 	// migrator: tenant_migrations/0001_users.sql: no -- +goose Up section (a .sql file without .up/.down must be goose style)
 }
 
+// A migration file must not begin or end transactions itself: the migrator
+// runs each migration in a transaction with its version row.
+func ExampleNew_transactionControl() {
+	db, _ := sql.Open("pgx", "postgres://localhost/unused") // not contacted
+	fsys := fstest.MapFS{
+		"tenant_migrations/0001_users.up.sql": {Data: []byte("BEGIN;\nCREATE TABLE users (id int);\nCOMMIT;\n")},
+	}
+	_, err := migrator.New(db, fsys, tenantpath.Naming{Prefix: "org_"})
+	var pe *migrator.ParseError
+	if errors.As(err, &pe) {
+		fmt.Println(pe.File, pe.Line)
+	}
+	// Output:
+	// tenant_migrations/0001_users.up.sql 1
+}
+
+// A migration folder named explicitly must exist.
+func ExampleNew_missingFolder() {
+	db, _ := sql.Open("pgx", "postgres://localhost/unused") // not contacted
+	fsys := fstest.MapFS{"db/tenant/0001_users.up.sql": {Data: []byte("CREATE TABLE users (id int);")}}
+	_, err := migrator.New(db, fsys, tenantpath.Naming{Prefix: "org_"}, migrator.WithTenantDir("db/tenants"))
+	fmt.Println(errors.Is(err, migrator.ErrMissingDir))
+	fmt.Println(err)
+	// Output:
+	// true
+	// migrator: migration folder "db/tenants" does not exist
+}
+
+// The migrator reports its runs to the application's logger, and tells a
+// tenanthttp cache of every tenant it creates, renames or drops.
+func ExampleMigrator_Watch() {
+	var db *sql.DB
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	m, err := migrator.New(db, os.DirFS("db"), tenantpath.Naming{Prefix: "org_"}, migrator.WithLogger(logger))
+	if err != nil {
+		log.Fatal(err)
+	}
+	stop := m.Watch(func(tenant string, exists bool) {
+		logger.Info("tenant changed", "tenant", tenant, "exists", exists)
+	})
+	defer stop()
+	// tenanthttp.WithTenants(m, time.Minute) does the same to keep its cache.
+	if err := m.Create(context.Background(), "42"); err != nil {
+		log.Fatal(err)
+	}
+}
+
 // Both file formats may sit side by side; Go migrations join them.
 func ExampleMigrator_Migrations() {
 	db, _ := sql.Open("pgx", "postgres://localhost/unused") // not contacted
@@ -80,10 +128,13 @@ CREATE INDEX CONCURRENTLY users_id ON users (id);
 }
 
 // Sign-up: the organisation row and its schema commit or roll back together.
+// db may be the application's pool opened through tenantpath: the
+// transaction is begun for the shared scope, where the organisations table
+// lives, and CreateTx works inside it whatever scope it carries.
 func ExampleMigrator_CreateTx() {
 	var db *sql.DB           // the application's pool
 	var m *migrator.Migrator // built with migrator.WithTenantSource over organisations
-	ctx := context.Background()
+	ctx := tenantpath.WithShared(context.Background())
 
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -117,7 +168,8 @@ func ExampleWithTenantSource() {
 	fmt.Println("schemas without tenant:", report.Orphans, "tenants without schema:", report.Missing)
 }
 
-// Status of every tenant, one query per 500 tenants.
+// Status of every tenant, one query per 500 tenants; its pending
+// migrations make a dry run.
 func ExampleMigrator_Status() {
 	var m *migrator.Migrator
 	st, err := m.Status(context.Background())
@@ -125,9 +177,35 @@ func ExampleMigrator_Status() {
 		log.Fatal(err)
 	}
 	for _, s := range st {
-		if !s.UpToDate() {
-			fmt.Printf("%s: at %d, pending %v\n", s.Tenant, s.Version, s.Pending)
+		if s.UpToDate() {
+			continue
 		}
+		fmt.Printf("%s: at %d, would apply:\n", s.Tenant, s.Version)
+		for _, mig := range s.PendingMigrations {
+			fmt.Printf("  %d %s (non-transactional: %v)\n", mig.Version, mig.Name, mig.NoTx)
+		}
+	}
+}
+
+// Mistakes in what a run is asked to do stop it before anything runs,
+// each with its own error.
+func ExampleNamingMismatchError() {
+	var m *migrator.Migrator
+	_, err := m.MigrateTenants(context.Background(), migrator.Only("42"))
+	var (
+		mismatch *migrator.NamingMismatchError
+		unknown  *migrator.UnknownTenantsError
+		none     *migrator.NoTenantsFoundError
+	)
+	switch {
+	case errors.As(err, &mismatch) && mismatch.Prefix != "":
+		log.Fatalf("the registry's schemas are named %q + id: use that prefix", mismatch.Prefix)
+	case errors.As(err, &unknown):
+		log.Fatalf("not tenants: %v", unknown.Tenants)
+	case errors.As(err, &none):
+		log.Fatalf("the tenant source lists nobody, yet %d schemas look like tenants", len(none.Schemas))
+	case err != nil:
+		log.Fatal(err)
 	}
 }
 

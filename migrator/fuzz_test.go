@@ -17,6 +17,7 @@ import (
 // FuzzParseGoose feeds a goose-style file body to the parser.
 func FuzzParseGoose(f *testing.F) {
 	f.Add("-- +goose Up\nCREATE TABLE t (id int);\n-- +goose Down\nDROP TABLE t;\n")
+	f.Add("-- +goose Up\n-- +goose NO TRANSACTION\nSELECT 1;\n-- +goose StatementBegin\nBEGIN;\n-- +goose StatementEnd\n")
 	f.Fuzz(func(t *testing.T, data string) {
 		m, err := parseGoose("m/0001_x.sql", data)
 		if err != nil {
@@ -54,7 +55,12 @@ func FuzzParseGoose(f *testing.F) {
 			}
 			checkSplit(t, body)
 		}
-		if m.HasDown && len(splitStatements(m.downSQL)) == 0 {
+		for _, body := range []string{m.upSQL, m.downSQL} {
+			if words, at, found := txControl(body); found {
+				t.Fatalf("accepted a section with %s at offset %d", words, at)
+			}
+		}
+		if m.HasDown && len(statements(m.downSQL)) == 0 {
 			t.Fatal("HasDown with no down statement")
 		}
 		wantNoTx := false
@@ -84,7 +90,7 @@ func FuzzReadSet(f *testing.F) {
 		if strings.HasSuffix(name, ".up.sql") {
 			fsys["m/"+strings.TrimSuffix(name, ".up.sql")+".down.sql"] = &fstest.MapFile{Data: []byte(data)}
 		}
-		ms, err := readSet(fsys, "m", false)
+		ms, _, err := readSet(fsys, "m")
 		if err != nil {
 			var pe *ParseError
 			if !errors.Is(err, ErrInvalidMigration) || !errors.As(err, &pe) || pe.Reason == "" || !strings.HasPrefix(pe.File, "m/") {
@@ -114,11 +120,29 @@ func FuzzReadSet(f *testing.F) {
 }
 
 // FuzzSplitStatements feeds any script to the statement splitter used for
-// non-transactional migrations.
+// non-transactional migrations and to the check that refuses transaction
+// control.
 func FuzzSplitStatements(f *testing.F) {
-	f.Add("CREATE INDEX CONCURRENTLY a ON t (x); SELECT ';' -- ;\n")
+	for _, seed := range []string{
+		"CREATE INDEX CONCURRENTLY a ON t (x); SELECT ';' -- ;\n",
+		"SELECT 'a;b', $x$;$x$, E'\\';', \"q;\"; /* ; /* ; */ */ SELECT 2",
+		"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $é$ SELECT 1; $é$; COMMIT",
+		"CREATE PROCEDURE p() BEGIN ATOMIC SELECT 1; END; BEGIN;",
+		"$", "'", "/*", "--", "$a", "E'\\", ";;;", "\v", "\u3000",
+	} {
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, script string) {
 		checkSplit(t, script)
+		words, at, ok := txControl(script)
+		if !ok {
+			return
+		}
+		// The words reported are the script's, at the offset reported.
+		first := strings.Fields(words)[0]
+		if at < 0 || at+len(first) > len(script) || script[at:at+len(first)] != first {
+			t.Fatalf("txControl says %q at %d in %q", words, at, script)
+		}
 	})
 }
 
@@ -128,8 +152,8 @@ func FuzzSplitStatements(f *testing.F) {
 func checkSplit(t *testing.T, script string) {
 	t.Helper()
 	rest := script
-	for i, st := range splitStatements(script) {
-		if st == "" || st != strings.TrimSpace(st) {
+	for i, st := range statements(script) {
+		if st == "" || st != trimSpace(st) {
 			t.Fatalf("statement %d is empty or untrimmed: %q", i, st)
 		}
 		at := strings.Index(rest, st)

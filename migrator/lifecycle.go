@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"sort"
-	"strings"
 
 	"github.com/tenantpath/tenantpath"
 )
@@ -22,8 +22,10 @@ import (
 // fails, the new schema is dropped again.
 //
 // A tenant whose schema already exists is refused with an error matching
-// [ErrTenantExists].
+// [ErrTenantExists]. Functions registered with [Migrator.Watch] are told of
+// the new tenant once it is complete.
 func (m *Migrator) Create(ctx context.Context, tenant string) error {
+	ctx = onBasePath(ctx)
 	t, err := m.tenantTarget(tenant)
 	if err != nil {
 		return err
@@ -42,17 +44,27 @@ func (m *Migrator) Create(ctx context.Context, tenant string) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrator: creating tenant %q: %w", tenant, err)
 	}
-	if !m.tenant.hasNoTx {
-		return nil
+	if m.tenant.hasNoTx {
+		if err := m.finishCreate(ctx, t); err != nil {
+			return err
+		}
 	}
-	res := m.runOne(ctx, t, true, m.upAction)
+	m.logChange(ctx, "migrator: tenant created", t.tenant, t.schema)
+	m.watch.notify(tenant, true)
+	return nil
+}
+
+// finishCreate runs the non-transactional migrations of a tenant just
+// created, and drops it again if they fail.
+func (m *Migrator) finishCreate(ctx context.Context, t target) error {
+	res := m.runOne(ctx, t, m.migrateJob())
 	if res.Err == nil {
 		return nil
 	}
 	if derr := m.dropNow(context.WithoutCancel(ctx), t, nil); derr != nil {
-		return fmt.Errorf("migrator: creating tenant %q: %w (and removing the half-built schema failed: %v)", tenant, res.Err, derr)
+		return fmt.Errorf("migrator: creating tenant %q: %w (and removing the half-built schema failed: %v)", t.tenant, res.Err, derr)
 	}
-	return fmt.Errorf("migrator: creating tenant %q: %w", tenant, res.Err)
+	return fmt.Errorf("migrator: creating tenant %q: %w", t.tenant, res.Err)
 }
 
 // CreateTx is Create inside the caller's transaction, so that for example
@@ -61,11 +73,21 @@ func (m *Migrator) Create(ctx context.Context, tenant string) error {
 // released when tx ends. The search_path of tx is restored before CreateTx
 // returns.
 //
-// tx must belong to a PostgreSQL connection. When a tenant migration is
-// non-transactional CreateTx returns [ErrNonTransactional] and does nothing.
-// Without [WithTenantSource], the registry table is created inside tx if it
-// does not exist yet; CreateTx uses no other connection.
+// tx must belong to a PostgreSQL connection. It may have been begun on a
+// pool opened through tenantpath with any scope (the shared scope, to
+// insert the organisation row, is typical): CreateTx sends its statements
+// with [tenantpath.WithBasePath], which the driver runs in the
+// transaction's own scope. When a tenant migration is non-transactional
+// CreateTx returns [ErrNonTransactional] and does nothing. Without
+// [WithTenantSource], the registry table is created inside tx if it does
+// not exist yet; CreateTx uses no other connection.
+//
+// Functions registered with [Migrator.Watch] are told of the tenant when
+// CreateTx returns without error, before the caller commits: if tx then
+// rolls back, the tenant does not exist after all, and the driver answers
+// calls for it with [tenantpath.ErrUnknownTenant].
 func (m *Migrator) CreateTx(ctx context.Context, tx *sql.Tx, tenant string) error {
+	ctx = onBasePath(ctx)
 	t, err := m.tenantTarget(tenant)
 	if err != nil {
 		return err
@@ -87,97 +109,11 @@ func (m *Migrator) CreateTx(ctx context.Context, tx *sql.Tx, tenant string) erro
 			return err
 		}
 	}
-	return m.createIn(ctx, tx, t)
-}
-
-func (m *Migrator) createIn(ctx context.Context, tx *sql.Tx, t target) error {
-	var exists bool
-	var savedPath string
-	err := tx.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $2), current_setting('search_path')
-		   FROM pg_advisory_xact_lock(hashtextextended($1, 0))`,
-		lockKey(t.schema), t.schema).Scan(&exists, &savedPath)
-	if err != nil {
-		return fmt.Errorf("migrator: creating tenant %q: %w", t.tenant, err)
-	}
-	if exists {
-		return fmt.Errorf("%w: tenant %q (schema %q)", ErrTenantExists, t.tenant, t.schema)
-	}
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s;\n",
-		tenantpath.QuoteIdentifier(t.schema), t.path, m.createVersionTableSQL(t.schema))
-	first := true
-	flush := func() error {
-		if b.Len() == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, b.String())
-		b.Reset()
-		// The existence check above reads pg_namespace with a snapshot
-		// taken before the lock was granted: a creator of the same
-		// tenant that committed while we waited is only seen by CREATE
-		// SCHEMA, the first statement of the first script, as
-		// duplicate_schema.
-		if first && sqlState(err) == "42P06" {
-			err = fmt.Errorf("%w: tenant %q (schema %q) (%w)", ErrTenantExists, t.tenant, t.schema, err)
-		}
-		first = false
+	if err := m.createIn(ctx, tx, t); err != nil {
 		return err
 	}
-	fail := func(mig *migration, err error) error {
-		if mig == nil {
-			return fmt.Errorf("migrator: creating tenant %q: %w", t.tenant, err)
-		}
-		return fmt.Errorf("migrator: creating tenant %q: %w", t.tenant,
-			&MigrationError{Schema: t.schema, Version: mig.Version, Name: mig.Name, Err: err})
-	}
-	var rows []string
-	for _, mig := range m.tenant.list {
-		if mig.NoTx {
-			break // Create runs it after commit
-		}
-		switch {
-		case mig.isGo():
-			if err := flush(); err != nil {
-				return fail(nil, err)
-			}
-			if err := mig.up(ctx, tx); err != nil {
-				return fail(mig, err)
-			}
-		case m.cfg.perMigrationCreate:
-			if err := flush(); err != nil {
-				return fail(nil, err)
-			}
-			if _, err := tx.ExecContext(ctx, mig.upSQL); err != nil {
-				return fail(mig, err)
-			}
-			if _, err := tx.ExecContext(ctx, m.versionChange(t.schema, mig, false, -1)); err != nil {
-				return fail(mig, err)
-			}
-			continue
-		default:
-			b.WriteString(mig.upSQL)
-			b.WriteString("\n;\n")
-		}
-		rows = append(rows, fmt.Sprintf("(%d, %s, %s, clock_timestamp() - statement_timestamp())",
-			mig.Version, tenantpath.QuoteLiteral(mig.Name), tenantpath.QuoteLiteral(mig.Checksum)))
-	}
-	if len(rows) > 0 {
-		fmt.Fprintf(&b, "INSERT INTO %s (version, name, checksum, duration) VALUES\n%s;\n",
-			m.table(t.schema), strings.Join(rows, ",\n"))
-	}
-	if m.cfg.source == nil {
-		// A registered tenant whose schema had gone missing is
-		// re-created: its row is kept up to date rather than refused.
-		fmt.Fprintf(&b, "INSERT INTO %s (tenant, schema) VALUES (%s, %s)\n"+
-			"ON CONFLICT (tenant) DO UPDATE SET schema = EXCLUDED.schema, created_at = now();\n",
-			m.registry(), tenantpath.QuoteLiteral(t.tenant), tenantpath.QuoteLiteral(t.schema))
-	}
-	fmt.Fprintf(&b, "SELECT set_config('search_path', %s, true)", tenantpath.QuoteLiteral(savedPath))
-	if err := flush(); err != nil {
-		return fail(nil, err)
-	}
+	m.logChange(ctx, "migrator: tenant created in the caller's transaction", t.tenant, t.schema)
+	m.watch.notify(tenant, true)
 	return nil
 }
 
@@ -185,8 +121,10 @@ func (m *Migrator) createIn(ctx context.Context, tx *sql.Tx, t target) error {
 // version table move with it) and its registry row follows. The old id must
 // exist ([tenantpath.ErrUnknownTenant]) and the new one must not
 // ([ErrTenantExists]). Both schemas' advisory locks are held, so a rename
-// waits for a migration of either tenant to finish.
+// waits for a migration of either tenant to finish. Functions registered
+// with [Migrator.Watch] are told (old, false), then (new, true).
 func (m *Migrator) Rename(ctx context.Context, oldTenant, newTenant string) error {
+	ctx = onBasePath(ctx)
 	from, err := m.tenantTarget(oldTenant)
 	if err != nil {
 		return err
@@ -198,6 +136,17 @@ func (m *Migrator) Rename(ctx context.Context, oldTenant, newTenant string) erro
 	if err := m.ensureRegistry(ctx); err != nil {
 		return err
 	}
+	if err := m.rename(ctx, from, to); err != nil {
+		return err
+	}
+	m.logChange(ctx, "migrator: tenant renamed", to.tenant, to.schema,
+		slog.String("old_tenant", from.tenant), slog.String("old_schema", from.schema))
+	m.watch.notify(oldTenant, false)
+	m.watch.notify(newTenant, true)
+	return nil
+}
+
+func (m *Migrator) rename(ctx context.Context, from, to target) error {
 	tx, err := m.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -206,39 +155,38 @@ func (m *Migrator) Rename(ctx context.Context, oldTenant, newTenant string) erro
 	keys := []string{lockKey(from.schema), lockKey(to.schema)}
 	sort.Strings(keys) // one order for everyone: no deadlock between renames
 	var fromExists, toExists bool
-	err = tx.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
-		        EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $4)
-		   FROM pg_advisory_xact_lock(hashtextextended($1, 0)) AS l1, pg_advisory_xact_lock(hashtextextended($2, 0)) AS l2`,
+	err = tx.QueryRowContext(ctx, xactLockedSelect(
+		`EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
+		 EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $4)`, 2),
 		keys[0], keys[1], from.schema, to.schema).Scan(&fromExists, &toExists)
 	if err != nil {
-		return fmt.Errorf("migrator: renaming tenant %q: %w", oldTenant, err)
+		return fmt.Errorf("migrator: renaming tenant %q: %w", from.tenant, err)
 	}
 	if !fromExists {
-		return &tenantpath.UnknownTenantError{Tenant: oldTenant, Schema: from.schema}
+		return &tenantpath.UnknownTenantError{Tenant: from.tenant, Schema: from.schema}
 	}
 	if toExists {
-		return fmt.Errorf("%w: tenant %q (schema %q)", ErrTenantExists, newTenant, to.schema)
+		return fmt.Errorf("%w: tenant %q (schema %q)", ErrTenantExists, to.tenant, to.schema)
 	}
 	q := fmt.Sprintf("ALTER SCHEMA %s RENAME TO %s", tenantpath.QuoteIdentifier(from.schema), tenantpath.QuoteIdentifier(to.schema))
 	if m.cfg.source == nil {
 		q += fmt.Sprintf(";\nDELETE FROM %[1]s WHERE tenant = %[2]s;\nINSERT INTO %[1]s (tenant, schema) VALUES (%[3]s, %[4]s)\n"+
 			"ON CONFLICT (tenant) DO UPDATE SET schema = EXCLUDED.schema",
-			m.registry(), tenantpath.QuoteLiteral(oldTenant), tenantpath.QuoteLiteral(newTenant), tenantpath.QuoteLiteral(to.schema))
+			m.registry(), tenantpath.QuoteLiteral(from.tenant), tenantpath.QuoteLiteral(to.tenant), tenantpath.QuoteLiteral(to.schema))
 	}
 	if _, err := tx.ExecContext(ctx, q); err != nil {
 		// As in Create, a rename committed while we waited for the
 		// locks is seen by ALTER SCHEMA, not by the check above.
 		switch sqlState(err) {
 		case "42P06": // duplicate_schema
-			return fmt.Errorf("%w: tenant %q (schema %q) (%w)", ErrTenantExists, newTenant, to.schema, err)
+			return fmt.Errorf("%w: tenant %q (schema %q) (%w)", ErrTenantExists, to.tenant, to.schema, err)
 		case "3F000": // invalid_schema_name
-			return &tenantpath.UnknownTenantError{Tenant: oldTenant, Schema: from.schema}
+			return &tenantpath.UnknownTenantError{Tenant: from.tenant, Schema: from.schema}
 		}
-		return fmt.Errorf("migrator: renaming tenant %q to %q: %w", oldTenant, newTenant, err)
+		return fmt.Errorf("migrator: renaming tenant %q to %q: %w", from.tenant, to.tenant, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrator: renaming tenant %q to %q: %w", oldTenant, newTenant, err)
+		return fmt.Errorf("migrator: renaming tenant %q to %q: %w", from.tenant, to.tenant, err)
 	}
 	return nil
 }
@@ -247,11 +195,13 @@ func (m *Migrator) Rename(ctx context.Context, oldTenant, newTenant string) erro
 // schema is dropped with everything in it and its registry row deleted, all
 // in one transaction under the tenant's advisory lock. Without WithDrop it
 // returns [ErrDropDisabled] and touches nothing. A tenant whose schema does
-// not exist gets an error matching [tenantpath.ErrUnknownTenant].
+// not exist gets an error matching [tenantpath.ErrUnknownTenant]. Functions
+// registered with [Migrator.Watch] are told (tenant, false) once it is gone.
 func (m *Migrator) Drop(ctx context.Context, tenant string) error {
 	if !m.cfg.allowDrop {
 		return ErrDropDisabled
 	}
+	ctx = onBasePath(ctx)
 	t, err := m.tenantTarget(tenant)
 	if err != nil {
 		return err
@@ -259,7 +209,12 @@ func (m *Migrator) Drop(ctx context.Context, tenant string) error {
 	if err := m.ensureRegistry(ctx); err != nil {
 		return err
 	}
-	return m.dropNow(ctx, t, m.cfg.beforeDrop)
+	if err := m.dropNow(ctx, t, m.cfg.beforeDrop); err != nil {
+		return err
+	}
+	m.logChange(ctx, "migrator: tenant dropped", t.tenant, t.schema)
+	m.watch.notify(tenant, false)
+	return nil
 }
 
 func (m *Migrator) dropNow(ctx context.Context, t target, before func(context.Context, *sql.Tx, string) error) error {
@@ -269,9 +224,7 @@ func (m *Migrator) dropNow(ctx context.Context, t target, before func(context.Co
 	}
 	defer tx.Rollback()
 	var exists bool
-	err = tx.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $2)
-		   FROM pg_advisory_xact_lock(hashtextextended($1, 0))`,
+	err = tx.QueryRowContext(ctx, xactLockedSelect(`EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $2)`, 1),
 		lockKey(t.schema), t.schema).Scan(&exists)
 	if err != nil {
 		return fmt.Errorf("migrator: dropping tenant %q: %w", t.tenant, err)
@@ -305,71 +258,7 @@ func (m *Migrator) Exists(ctx context.Context, tenant string) (bool, error) {
 		return false, err
 	}
 	var exists bool
-	err = m.db.QueryRowContext(ctx,
+	err = m.db.QueryRowContext(onBasePath(ctx),
 		`SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $1)`, t.schema).Scan(&exists)
 	return exists, err
-}
-
-// CheckReport is the result of [Migrator.Check].
-type CheckReport struct {
-	// Orphans are schemas whose names the naming maps back to a tenant
-	// id, but whose tenant is not listed. With an empty Prefix (and no
-	// Parse) every valid, non-shared schema maps back to a tenant id, so
-	// an application schema such as "extensions" would be listed: use a
-	// prefix, or list such schemas as shared.
-	Orphans []string
-	// Missing are listed tenants whose schema does not exist.
-	Missing []string
-	// Invalid are listed tenant ids the naming refuses.
-	Invalid []string
-}
-
-// OK reports whether the tenant list and the schemas agree.
-func (r CheckReport) OK() bool {
-	return len(r.Orphans) == 0 && len(r.Missing) == 0 && len(r.Invalid) == 0
-}
-
-// Check compares the tenant list with the schemas on the server, in two
-// queries whatever the number of tenants.
-func (m *Migrator) Check(ctx context.Context) (CheckReport, error) {
-	var rep CheckReport
-	ids, err := m.List(ctx)
-	if err != nil {
-		return rep, err
-	}
-	rows, err := m.db.QueryContext(ctx, `SELECT nspname FROM pg_catalog.pg_namespace`)
-	if err != nil {
-		return rep, err
-	}
-	defer rows.Close()
-	schemas := make(map[string]bool)
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return rep, err
-		}
-		schemas[s] = true
-	}
-	if err := rows.Err(); err != nil {
-		return rep, err
-	}
-	listed := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		schema, err := m.naming.Schema(id)
-		if err != nil {
-			rep.Invalid = append(rep.Invalid, id)
-			continue
-		}
-		listed[schema] = true
-		if !schemas[schema] {
-			rep.Missing = append(rep.Missing, id)
-		}
-	}
-	for s := range schemas {
-		if _, ok := m.naming.Tenant(s); ok && !listed[s] {
-			rep.Orphans = append(rep.Orphans, s)
-		}
-	}
-	sort.Strings(rep.Orphans)
-	return rep, nil
 }

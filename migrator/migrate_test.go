@@ -102,3 +102,96 @@ func TestMigrationIsAtomic(t *testing.T) {
 		})
 	}
 }
+
+// A non-transactional migration whose function body is dollar-quoted with
+// a tag holding bytes >= 0x80 ($é$, which PostgreSQL accepts) travels as one
+// statement, body and all, with either driver: the old splitter cut it at
+// the semicolon inside the body.
+func TestNonTransactionalDollarTag(t *testing.T) {
+	ctx := context.Background()
+	for _, drv := range []string{"pgx", "postgres"} {
+		t.Run(drv, func(t *testing.T) {
+			e := newEnv(t)
+			db := openDB(t, drv)
+			if err := e.migratorOn(db, basicFS()).Create(ctx, "1"); err != nil {
+				t.Fatal(err)
+			}
+			fsys := withFile(basicFS(), addColumn, `-- tenantpath:no-transaction
+CREATE FUNCTION two() RETURNS int LANGUAGE sql IMMUTABLE AS $é$ SELECT 1; SELECT 2 $é$;
+CREATE INDEX CONCURRENTLY users_two ON users ((two()));
+`)
+			if _, err := e.migratorOn(db, fsys).MigrateTenant(ctx, "1"); err != nil {
+				t.Fatal(err)
+			}
+			var got int
+			if err := e.db.QueryRow("SELECT " + tenantpath.QuoteIdentifier(e.schema("1")) + ".two()").Scan(&got); err != nil || got != 2 {
+				t.Fatalf("two() = %d, %v", got, err)
+			}
+			if n := e.count("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'users_two'", e.schema("1")); n != 1 {
+				t.Fatal("the index after the function was not built")
+			}
+			if got := e.versions(e.schema("1")); !equal(got, []int64{1, 2, 3}) {
+				t.Fatalf("versions %v", got)
+			}
+		})
+	}
+}
+
+// Status lists, per schema, the migrations a run would apply there.
+func TestStatusPendingMigrations(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	createTenants(t, e.migrator(basicFS()), 2)
+	fsys := withFile(basicFS(), addColumn, "ALTER TABLE users ADD COLUMN nickname text;")
+	fsys = withFile(fsys, "tenant_migrations/0004_nick_idx.up.sql", "-- tenantpath:no-transaction\nCREATE INDEX CONCURRENTLY users_nick ON users (nickname);")
+	m := e.migrator(fsys)
+	if _, err := m.MigrateTenants(ctx, migrator.Only("1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.RollbackTenants(ctx, migrator.Steps(1), migrator.Only("1")); err == nil {
+		t.Fatal("rolled back a migration without a down part")
+	}
+	st, err := m.Status(ctx)
+	if err != nil || len(st) != 2 {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	want := []migrator.Migration{
+		{Version: 3, Name: "nickname", Source: addColumn},
+		{Version: 4, Name: "nick_idx", Source: "tenant_migrations/0004_nick_idx.up.sql", NoTx: true},
+	}
+	pending := st[0].PendingMigrations
+	if len(pending) != 2 || !equal(st[0].Pending, []int64{3, 4}) {
+		t.Fatalf("tenant 0 pending %+v", pending)
+	}
+	for i, p := range pending {
+		if p.Version != want[i].Version || p.Name != want[i].Name || p.Source != want[i].Source || p.NoTx != want[i].NoTx || p.Checksum == "" {
+			t.Fatalf("pending[%d] = %+v, want %+v", i, p, want[i])
+		}
+	}
+	if len(st[1].PendingMigrations) != 0 || !st[1].UpToDate() {
+		t.Fatalf("tenant 1: %+v", st[1])
+	}
+}
+
+// A run in which tenants fail for different reasons reports them all
+// through errors.Is and errors.As on its PartialError.
+func TestPartialErrorSeesEveryFailure(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	m := e.migrator(basicFS())
+	createTenants(t, m, 3)
+	// Tenant 0: its version 1 row no longer matches the file.
+	e.exec("UPDATE " + tenantpath.QuoteIdentifier(e.schema("0")) + ".tenantpath_migrations SET checksum = 'x' WHERE version = 1")
+	// Tenant 1: the new migration fails there.
+	e.exec("ALTER TABLE " + tenantpath.QuoteIdentifier(e.schema("1")) + ".users ADD COLUMN nickname text")
+	mt := e.migrator(withFile(basicFS(), addColumn, "ALTER TABLE users ADD COLUMN nickname text;"))
+	_, err := mt.MigrateTenants(ctx, migrator.ContinueOnError())
+	var pe *migrator.PartialError
+	var me *migrator.MigrationError
+	if !errors.As(err, &pe) || !errors.Is(err, migrator.ErrChecksum) || !errors.As(err, &me) || me.Schema != e.schema("1") {
+		t.Fatalf("err = %v", err)
+	}
+	if pe.Succeeded != 1 || len(pe.Failed) != 2 || errors.Is(err, migrator.ErrHistory) {
+		t.Fatalf("partial error %+v", pe)
+	}
+}

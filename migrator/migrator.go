@@ -1,12 +1,10 @@
 package migrator
 
 import (
-	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"io/fs"
-	"sort"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -23,9 +21,12 @@ type Migrator struct {
 	cfg    config
 	shared *set
 	tenant *set
+	log    *slog.Logger // never nil: a discarding logger without WithLogger
 
 	registryMu    sync.Mutex
 	registryReady bool
+
+	watch watchers
 }
 
 // Result is the outcome of one schema's run: the shared schema, or a tenant.
@@ -51,14 +52,23 @@ type MigrationResult struct {
 // driver uses, so both agree where a tenant lives).
 //
 // db may use any PostgreSQL driver that sends an Exec without arguments with
-// the simple query protocol (pgx's stdlib and lib/pq both do); it need not be
-// wrapped by tenantpath, and may be shared with the application: the
-// Migrator sets search_path only on connections it pins, and resets it before
-// giving them back. fsys may be nil when all migrations are Go functions.
+// the simple query protocol (pgx's stdlib and lib/pq both do). It may be a
+// plain pool or one opened through tenantpath, in any mode but one: through
+// a pooler in transaction mode (PgBouncer pool_mode=transaction) the
+// Migrator cannot work, with or without [tenantpath.TransactionPooling],
+// because it holds session-level advisory locks and search_path on the
+// connections it pins; give it a pool that reaches PostgreSQL directly or
+// through a session-mode pooler. It may be shared with the application: the
+// Migrator sets search_path only on connections it pins, and resets it
+// before giving them back. fsys may be nil when all migrations are Go
+// functions.
 //
 // New reads and checks every migration file: a name in neither format, a
-// goose file without an Up section or a duplicate version is an error
-// matching [ErrInvalidMigration], and nothing is sent to the server.
+// goose file without an Up section, a file that begins or ends a
+// transaction itself or a duplicate version is an error matching
+// [ErrInvalidMigration]; a migration folder that does not exist is a
+// [MissingDirError] (see [WithSharedDir] for which folders must). Nothing is
+// sent to the server.
 func New(db *sql.DB, fsys fs.FS, naming tenantpath.Naming, opts ...Option) (*Migrator, error) {
 	if db == nil {
 		return nil, errors.New("migrator: nil *sql.DB")
@@ -77,12 +87,12 @@ func New(db *sql.DB, fsys fs.FS, naming tenantpath.Naming, opts ...Option) (*Mig
 			return nil, err
 		}
 	}
-	m := &Migrator{db: db, naming: naming, cfg: cfg}
-	var err error
-	if m.shared, err = loadSet(SharedSet, fsys, cfg.sharedDir, !cfg.sharedDirSet, cfg.goMigrations[SharedSet]); err != nil {
-		return nil, err
+	m := &Migrator{db: db, naming: naming, cfg: cfg, log: cfg.logger}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
 	}
-	if m.tenant, err = loadSet(TenantSet, fsys, cfg.tenantDir, !cfg.tenantDirSet, cfg.goMigrations[TenantSet]); err != nil {
+	var err error
+	if m.shared, m.tenant, err = loadSets(fsys, cfg); err != nil {
 		return nil, err
 	}
 	if len(naming.SharedSchemas()) == 0 {
@@ -96,18 +106,56 @@ func New(db *sql.DB, fsys fs.FS, naming tenantpath.Naming, opts ...Option) (*Mig
 	return m, nil
 }
 
-func loadSet(kind Set, fsys fs.FS, dir string, missingOK bool, gos []GoMigration) (*set, error) {
-	ms, err := readSet(fsys, dir, missingOK)
-	if err != nil {
-		return nil, err
+// loadSets reads both sets. A folder named by an option must exist; a
+// default folder may be missing, but not both (see WithSharedDir).
+func loadSets(fsys fs.FS, cfg config) (shared, tenant *set, err error) {
+	type folder struct {
+		kind     Set
+		dir      string
+		explicit bool
+		found    bool
+		ms       []*migration
 	}
-	for _, g := range gos {
-		mig := &migration{up: g.Up, down: g.Down}
-		mig.Version, mig.Name, mig.Source = g.Version, g.Name, "go:"+g.Name
-		mig.HasDown = g.Down != nil
-		ms = append(ms, mig)
+	folders := []*folder{
+		{kind: SharedSet, dir: cfg.sharedDir, explicit: cfg.sharedDirSet},
+		{kind: TenantSet, dir: cfg.tenantDir, explicit: cfg.tenantDirSet},
 	}
-	return newSet(kind, ms)
+	var missing []string
+	for _, f := range folders {
+		if fsys == nil || f.dir == "" {
+			f.found = true // nothing to look for
+			continue
+		}
+		if f.ms, f.found, err = readSet(fsys, f.dir); err != nil {
+			return nil, nil, err
+		}
+		if !f.found && f.explicit {
+			return nil, nil, &MissingDirError{Dirs: []string{f.dir}}
+		}
+		if !f.found {
+			missing = append(missing, f.dir)
+		}
+	}
+	if len(missing) == len(folders) {
+		return nil, nil, &MissingDirError{Dirs: missing}
+	}
+	sets := make([]*set, len(folders))
+	for i, f := range folders {
+		for _, g := range cfg.goMigrations[f.kind] {
+			f.ms = append(f.ms, goMigration(g))
+		}
+		if sets[i], err = newSet(f.kind, f.ms); err != nil {
+			return nil, nil, err
+		}
+	}
+	return sets[0], sets[1], nil
+}
+
+func goMigration(g GoMigration) *migration {
+	mig := &migration{up: g.Up, down: g.Down}
+	mig.Version, mig.Name, mig.Source = g.Version, g.Name, "go:"+g.Name
+	mig.HasDown = g.Down != nil
+	return mig
 }
 
 // Migrations returns the migrations of a set in version order.
@@ -134,7 +182,7 @@ func (m *Migrator) setOf(s Set) *set {
 type target struct {
 	tenant string // "" for shared
 	schema string
-	path   string // quoted search_path, e.g. `"org_10", "public"`
+	path   string // quoted search_path, e.g. `"org_10", "public", "pg_temp"`
 	set    *set
 }
 
@@ -150,118 +198,4 @@ func (m *Migrator) tenantTarget(tenant string) (target, error) {
 	}
 	path, _ := m.naming.SearchPath(tenant)
 	return target{tenant: tenant, schema: schema, path: path, set: m.tenant}, nil
-}
-
-// table returns the quoted, schema-qualified version table of schema.
-func (m *Migrator) table(schema string) string {
-	return tenantpath.QuoteIdentifier(schema) + "." + tenantpath.QuoteIdentifier(m.cfg.versionTable)
-}
-
-func (m *Migrator) registry() string {
-	return tenantpath.QuoteIdentifier(m.naming.SharedSchemas()[0]) + "." + tenantpath.QuoteIdentifier(m.cfg.registryTable)
-}
-
-// lockKey is the text hashed (hashtextextended) into a schema's 64-bit
-// advisory lock key. The prefix keeps our keys apart from the
-// application's own locks; two schemas share a key only on a 64-bit hash
-// collision.
-func lockKey(schema string) string { return "tenantpath.migrator:" + schema }
-
-func (m *Migrator) createVersionTableSQL(schema string) string {
-	return "CREATE TABLE IF NOT EXISTS " + m.table(schema) + ` (
-	version    bigint PRIMARY KEY,
-	name       text NOT NULL,
-	checksum   text NOT NULL,
-	applied_at timestamptz NOT NULL DEFAULT now(),
-	duration   interval NOT NULL
-)`
-}
-
-// ensureRegistry creates the registry table once per Migrator (under the
-// shared schema's advisory lock, so concurrent creators do not collide).
-func (m *Migrator) ensureRegistry(ctx context.Context) error {
-	if m.cfg.source != nil {
-		return nil
-	}
-	m.registryMu.Lock()
-	defer m.registryMu.Unlock()
-	if m.registryReady {
-		return nil
-	}
-	tx, err := m.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := m.ensureRegistryIn(ctx, tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	m.registryReady = true
-	return nil
-}
-
-// ensureRegistryIn creates the registry table, if missing, inside tx.
-func (m *Migrator) ensureRegistryIn(ctx context.Context, tx *sql.Tx) error {
-	shared := m.naming.SharedSchemas()[0]
-	q := fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended(%s, 0));
-CREATE SCHEMA IF NOT EXISTS %s;
-CREATE TABLE IF NOT EXISTS %s (
-	tenant     text PRIMARY KEY,
-	schema     text NOT NULL UNIQUE,
-	created_at timestamptz NOT NULL DEFAULT now()
-)`, tenantpath.QuoteLiteral(lockKey(shared)), tenantpath.QuoteIdentifier(shared), m.registry())
-	if _, err := tx.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("migrator: creating registry table: %w", err)
-	}
-	return nil
-}
-
-func (m *Migrator) setRegistryReady() {
-	m.registryMu.Lock()
-	m.registryReady = true
-	m.registryMu.Unlock()
-}
-
-func (m *Migrator) isRegistryReady() bool {
-	m.registryMu.Lock()
-	defer m.registryMu.Unlock()
-	return m.registryReady
-}
-
-// List returns the tenants, sorted: from the [WithTenantSource] callback,
-// or else from the registry (empty while the registry table does not exist;
-// reading never creates it).
-func (m *Migrator) List(ctx context.Context) ([]string, error) {
-	var ids []string
-	if m.cfg.source != nil {
-		var err error
-		if ids, err = m.cfg.source(ctx); err != nil {
-			return nil, fmt.Errorf("migrator: tenant source: %w", err)
-		}
-		ids = append([]string(nil), ids...)
-	} else {
-		rows, err := m.db.QueryContext(ctx, "SELECT tenant FROM "+m.registry())
-		if sqlState(err) == "42P01" { // undefined_table: no tenant created yet
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("migrator: reading the tenant registry: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	sort.Strings(ids)
-	return ids, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Option configures a [Migrator]. Options are checked by [New]: a bad or
@@ -22,6 +23,7 @@ type config struct {
 	allowDrop                  bool
 	beforeDrop                 func(ctx context.Context, tx *sql.Tx, tenant string) error
 	perMigrationCreate         bool
+	logger                     *slog.Logger
 }
 
 // Default folder and table names.
@@ -33,8 +35,12 @@ const (
 )
 
 // WithSharedDir sets the folder of the shared migrations inside the fs.FS
-// (default "migrations"). Without this option a missing default folder means
-// no shared migrations; a folder named here must exist. "" means none.
+// (default "migrations"). A folder named here must exist, or [New] fails
+// with a [MissingDirError]; "" means no shared migrations from files.
+// Without this option (or [WithTenantDir]) a missing default folder means
+// no migrations of that set, unless neither default folder exists: then
+// the fs.FS is most likely rooted at the wrong folder, and New fails with a
+// MissingDirError naming both.
 func WithSharedDir(dir string) Option {
 	return func(c *config) error {
 		c.sharedDir, c.sharedDirSet = dir, true
@@ -94,7 +100,10 @@ func WithRegistryTable(name string) Option {
 }
 
 // WithTenantSource makes fn the list of tenants: typically a query over the
-// application's organisations table. With it the Migrator keeps no registry
+// application's organisations table. fn is called with a context derived
+// from the caller's that carries [tenantpath.WithBasePath], so a query it
+// sends through a pool opened through tenantpath runs as it would on a
+// plain pool, whatever scope the caller's context named. With it the Migrator keeps no registry
 // table: Create, Rename and Drop only touch schemas, and the application
 // keeps its own table in step (CreateTx lets it do both atomically).
 //
@@ -113,24 +122,13 @@ func WithTenantSource(fn func(ctx context.Context) ([]string, error)) Option {
 // TenantsFromQuery returns a tenant source for [WithTenantSource] that runs
 // query on db and reads one tenant id from the first column of each row,
 // e.g. "SELECT id FROM organisations WHERE deleted_at IS NULL". db should be
-// a plain pool (or one routed with the shared scope): the query reads the
-// application's own table.
+// plain pool or one opened through tenantpath: the Migrator calls its
+// source with a context carrying [tenantpath.WithBasePath], so the query
+// runs on the connection's base search_path either way (qualify the table,
+// e.g. app.organisations, if that path does not find it).
 func TenantsFromQuery(db *sql.DB, query string) func(ctx context.Context) ([]string, error) {
 	return func(ctx context.Context) ([]string, error) {
-		rows, err := db.QueryContext(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		return ids, rows.Err()
+		return queryStrings(ctx, db, 1, query)
 	}
 }
 
@@ -152,7 +150,9 @@ func WithWorkers(n int) Option {
 // WithDrop enables [Migrator.Drop]. Without it Drop returns
 // [ErrDropDisabled] and touches nothing. before, when not nil, runs inside
 // the drop's transaction before the schema is dropped (to archive data, or
-// to refuse: an error from it cancels the drop).
+// to refuse: an error from it cancels the drop). Its ctx carries
+// [tenantpath.WithBasePath], as for a [TxFunc]; qualify the tenant's tables
+// with its schema.
 func WithDrop(before func(ctx context.Context, tx *sql.Tx, tenant string) error) Option {
 	return func(c *config) error {
 		c.allowDrop = true
@@ -174,69 +174,22 @@ func WithPerMigrationCreate() Option {
 	}
 }
 
-// RunOption adjusts one run over tenants (MigrateTenants, RollbackTenants,
-// Status, Migrate).
-type RunOption func(*runConfig)
-
-type runConfig struct {
-	only, except    map[string]bool
-	continueOnError bool
-	workers         int
-	progress        func(Progress)
-}
-
-// Only limits the run to the given tenant ids. They are run even if the
-// tenant list does not include them, so a typo is reported (as a failed
-// result matching [tenantpath.ErrUnknownTenant] when no such schema exists)
-// rather than silently ignored.
-func Only(tenants ...string) RunOption {
-	return func(r *runConfig) {
-		if r.only == nil {
-			r.only = make(map[string]bool)
+// WithLogger makes the Migrator report to logger: at Info each run's start
+// (what, how many tenants, how many workers) and end (counts and
+// duration), each schema's result (tenant, schema, versions from and to,
+// migrations applied, duration and, in a run over many tenants, its
+// progress: done, failed_so_far and total) and each tenant created,
+// renamed or dropped; at Error each schema that failed, with the cause; at
+// Debug each schema's start. Every record about a schema carries its tenant and
+// schema. Pass the application's logger (the one tenanthttp and the driver
+// log to) to read them all in one place. Without this option the Migrator
+// logs nothing. A nil logger is an error.
+func WithLogger(logger *slog.Logger) Option {
+	return func(c *config) error {
+		if logger == nil {
+			return errors.New("migrator: nil logger")
 		}
-		for _, t := range tenants {
-			r.only[t] = true
-		}
+		c.logger = logger
+		return nil
 	}
-}
-
-// Except leaves the given tenant ids out of the run.
-func Except(tenants ...string) RunOption {
-	return func(r *runConfig) {
-		if r.except == nil {
-			r.except = make(map[string]bool)
-		}
-		for _, t := range tenants {
-			r.except[t] = true
-		}
-	}
-}
-
-// ContinueOnError keeps going after a tenant fails. Without it, no new
-// tenant is started after the first failure (those already running finish),
-// and the ones not started are listed in [PartialError.Skipped].
-func ContinueOnError() RunOption {
-	return func(r *runConfig) { r.continueOnError = true }
-}
-
-// Workers overrides the Migrator's worker count for one run (n >= 1).
-func Workers(n int) RunOption {
-	return func(r *runConfig) {
-		if n >= 1 {
-			r.workers = n
-		}
-	}
-}
-
-// OnProgress calls fn after each tenant finishes. Calls are serialised, so
-// fn need not be safe for concurrent use, but it should be quick: workers
-// wait for it.
-func OnProgress(fn func(Progress)) RunOption {
-	return func(r *runConfig) { r.progress = fn }
-}
-
-// Progress is passed to an [OnProgress] callback.
-type Progress struct {
-	Done, Failed, Total int
-	Last                Result // the tenant that just finished
 }

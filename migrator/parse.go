@@ -1,7 +1,6 @@
 package migrator
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,95 +25,126 @@ var (
 
 const noTxMarker = "-- tenantpath:no-transaction"
 
-// readSet reads the migrations of one set from dir in fsys. A missing dir
-// yields no migrations when missingOK.
-func readSet(fsys fs.FS, dir string, missingOK bool) ([]*migration, error) {
-	if fsys == nil || dir == "" {
-		return nil, nil
-	}
+// pair is one golang-migrate migration while its folder is read.
+type pair struct {
+	version  int64
+	name     string
+	up, down string // file paths
+}
+
+// readSet reads the migrations of one set from dir in fsys. found is false
+// when dir does not exist (and then there is no error: the caller decides
+// whether a missing folder is one).
+func readSet(fsys fs.FS, dir string) (ms []*migration, found bool, err error) {
 	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		if missingOK && errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("migrator: reading %s: %w", dir, err)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
 	}
-	type pair struct {
-		version  int64
-		name     string
-		up, down string // file paths
+	if err != nil {
+		return nil, false, fmt.Errorf("migrator: reading %s: %w", dir, err)
 	}
 	pairs := make(map[int64]*pair)
-	var out []*migration
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
 			continue
 		}
 		file := path.Join(dir, e.Name())
 		if m := migrateName.FindStringSubmatch(e.Name()); m != nil {
-			v, err := parseVersion(file, m[1])
-			if err != nil {
-				return nil, err
-			}
-			p := pairs[v]
-			if p == nil {
-				p = &pair{version: v, name: m[2]}
-				pairs[v] = p
-			} else if p.name != m[2] {
-				return nil, &ParseError{File: file, Reason: fmt.Sprintf("version %d is named both %q and %q", v, p.name, m[2])}
-			}
-			if m[3] == "up" {
-				p.up = file
-			} else {
-				p.down = file
+			if err := addToPair(pairs, file, m); err != nil {
+				return nil, true, err
 			}
 			continue
 		}
-		m := gooseName.FindStringSubmatch(e.Name())
-		if m == nil {
-			return nil, &ParseError{File: file, Reason: "name must be NNNN_name.sql (goose) or NNNN_name.up.sql / NNNN_name.down.sql"}
-		}
-		v, err := parseVersion(file, m[1])
+		mig, err := readGoose(fsys, file, e.Name())
 		if err != nil {
-			return nil, err
+			return nil, true, err
 		}
-		data, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			return nil, fmt.Errorf("migrator: %w", err)
-		}
-		mig, err := parseGoose(file, string(data))
-		if err != nil {
-			return nil, err
-		}
-		mig.Version, mig.Name, mig.Source = v, m[2], file
-		out = append(out, mig)
+		ms = append(ms, mig)
 	}
 	for _, p := range pairs {
-		if p.up == "" {
-			return nil, &ParseError{File: p.down, Reason: "down migration without an up migration"}
+		mig, err := readPair(fsys, p)
+		if err != nil {
+			return nil, true, err
 		}
-		up, err := fs.ReadFile(fsys, p.up)
+		ms = append(ms, mig)
+	}
+	return ms, true, nil
+}
+
+// addToPair records a golang-migrate file (m is its name's match).
+func addToPair(pairs map[int64]*pair, file string, m []string) error {
+	v, err := parseVersion(file, m[1])
+	if err != nil {
+		return err
+	}
+	p := pairs[v]
+	if p == nil {
+		p = &pair{version: v, name: m[2]}
+		pairs[v] = p
+	} else if p.name != m[2] {
+		return &ParseError{File: file, Reason: fmt.Sprintf("version %d is named both %q and %q", v, p.name, m[2])}
+	}
+	if m[3] == "up" {
+		p.up = file
+	} else {
+		p.down = file
+	}
+	return nil
+}
+
+// readPair reads the files of a golang-migrate migration.
+func readPair(fsys fs.FS, p *pair) (*migration, error) {
+	if p.up == "" {
+		return nil, &ParseError{File: p.down, Reason: "down migration without an up migration"}
+	}
+	up, err := fs.ReadFile(fsys, p.up)
+	if err != nil {
+		return nil, fmt.Errorf("migrator: %w", err)
+	}
+	mig := &migration{upSQL: string(up)}
+	mig.Version, mig.Name, mig.Source = p.version, p.name, p.up
+	mig.Checksum = checksum(mig.upSQL)
+	mig.NoTx = hasMarker(mig.upSQL)
+	if err := checkAnnotations(p.up, mig.upSQL); err != nil {
+		return nil, err
+	}
+	if err := refuseTxControl(p.up, mig.upSQL, nil); err != nil {
+		return nil, err
+	}
+	if p.down != "" {
+		down, err := fs.ReadFile(fsys, p.down)
 		if err != nil {
 			return nil, fmt.Errorf("migrator: %w", err)
 		}
-		mig := &migration{upSQL: string(up)}
-		mig.Version, mig.Name, mig.Source = p.version, p.name, p.up
-		mig.Checksum = checksum(mig.upSQL)
-		mig.NoTx = hasMarker(mig.upSQL)
-		if p.down != "" {
-			down, err := fs.ReadFile(fsys, p.down)
-			if err != nil {
-				return nil, fmt.Errorf("migrator: %w", err)
-			}
-			mig.downSQL = string(down)
-			mig.HasDown = true
-		}
-		if err := checkAnnotations(p.up, mig.upSQL); err != nil {
+		mig.downSQL = string(down)
+		mig.HasDown = true
+		if err := refuseTxControl(p.down, mig.downSQL, nil); err != nil {
 			return nil, err
 		}
-		out = append(out, mig)
 	}
-	return out, nil
+	return mig, nil
+}
+
+// readGoose reads a goose-style file (or refuses a name in neither format).
+func readGoose(fsys fs.FS, file, name string) (*migration, error) {
+	m := gooseName.FindStringSubmatch(name)
+	if m == nil {
+		return nil, &ParseError{File: file, Reason: "name must be NNNN_name.sql (goose) or NNNN_name.up.sql / NNNN_name.down.sql"}
+	}
+	v, err := parseVersion(file, m[1])
+	if err != nil {
+		return nil, err
+	}
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("migrator: %w", err)
+	}
+	mig, err := parseGoose(file, string(data))
+	if err != nil {
+		return nil, err
+	}
+	mig.Version, mig.Name, mig.Source = v, m[2], file
+	return mig, nil
 }
 
 func parseVersion(file, digits string) (int64, error) {
@@ -147,85 +177,23 @@ func checkAnnotations(file, sql string) error {
 	return nil
 }
 
-// parseGoose reads a goose-style file: an optional header, then
-// "-- +goose Up" and optionally "-- +goose Down" sections.
-// StatementBegin/StatementEnd are accepted; statements are split by the
-// SQL-aware splitter anyway, so they change nothing.
-func parseGoose(file, data string) (*migration, error) {
-	const (
-		header = iota
-		up
-		down
-	)
-	state := header
-	var upB, downB strings.Builder
-	noTx := false
-	sawUp, sawDown := false, false
-	sqlBefore := 0 // first line of SQL before the Up section
-	sc := bufio.NewScanner(strings.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		trimmed := strings.TrimSpace(text)
-		if strings.HasPrefix(trimmed, "-- +goose") {
-			switch strings.TrimSpace(strings.TrimPrefix(trimmed, "-- +goose")) {
-			case "Up":
-				if sawUp {
-					return nil, &ParseError{File: file, Line: line, Reason: "second -- +goose Up"}
-				}
-				if sawDown {
-					return nil, &ParseError{File: file, Line: line, Reason: "-- +goose Up after -- +goose Down"}
-				}
-				sawUp, state = true, up
-				continue
-			case "Down":
-				if !sawUp {
-					return nil, &ParseError{File: file, Line: line, Reason: "-- +goose Down before -- +goose Up"}
-				}
-				if sawDown {
-					return nil, &ParseError{File: file, Line: line, Reason: "second -- +goose Down"}
-				}
-				sawDown, state = true, down
-				continue
-			case "NO TRANSACTION":
-				noTx = true
-				continue
-			case "StatementBegin", "StatementEnd":
-				// fall through: kept as a comment
-			default:
-				return nil, &ParseError{File: file, Line: line, Reason: fmt.Sprintf("unsupported annotation %q", trimmed)}
-			}
-		}
-		if trimmed == noTxMarker {
-			noTx = true
-		}
-		switch state {
-		case up:
-			upB.WriteString(text)
-			upB.WriteByte('\n')
-		case down:
-			downB.WriteString(text)
-			downB.WriteByte('\n')
-		default:
-			if trimmed != "" && !strings.HasPrefix(trimmed, "--") && sqlBefore == 0 {
-				sqlBefore = line
-			}
-		}
+// refuseTxControl refuses SQL that begins or ends a transaction itself. A
+// transactional migration runs in a transaction with its version row: a
+// COMMIT in it would commit half a migration without its row, and a Create
+// failing after it would leave a half-built schema. A non-transactional one
+// runs each statement on its own: a BEGIN would leave the pinned connection
+// in a transaction the migrator does not know of. lines maps the SQL's
+// lines to the file's (nil: they are the file's own).
+func refuseTxControl(file, sql string, lines []int) error {
+	words, at, found := txControl(sql)
+	if !found {
+		return nil
 	}
-	if err := sc.Err(); err != nil {
-		return nil, &ParseError{File: file, Reason: err.Error()}
+	line := lineOf(sql, at)
+	if lines != nil {
+		line = lines[line-1]
 	}
-	if !sawUp {
-		return nil, &ParseError{File: file, Reason: "no -- +goose Up section (a .sql file without .up/.down must be goose style)"}
-	}
-	if sqlBefore > 0 {
-		return nil, &ParseError{File: file, Line: sqlBefore, Reason: "SQL before -- +goose Up"}
-	}
-	m := &migration{upSQL: upB.String(), downSQL: downB.String()}
-	m.NoTx = noTx
-	m.HasDown = sawDown && len(splitStatements(m.downSQL)) > 0
-	m.Checksum = checksum(m.upSQL)
-	return m, nil
+	return &ParseError{File: file, Line: line, Reason: fmt.Sprintf(
+		"%s: a migration must not begin or end transactions; the migrator runs each one in a transaction "+
+			"with its version row (or, non-transactional, each statement on its own)", words)}
 }

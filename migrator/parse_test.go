@@ -24,9 +24,9 @@ DROP FUNCTION f();
 		"m/0004_d.up.sql": {Data: []byte("-- tenantpath:no-transaction\nCREATE INDEX CONCURRENTLY a_id2 ON a (id);\n")},
 		"m/README.md":     {Data: []byte("not a migration")},
 	}
-	ms, err := readSet(fsys, "m", false)
-	if err != nil {
-		t.Fatal(err)
+	ms, found, err := readSet(fsys, "m")
+	if err != nil || !found {
+		t.Fatal(found, err)
 	}
 	s, err := newSet(TenantSet, ms)
 	if err != nil {
@@ -39,8 +39,8 @@ DROP FUNCTION f();
 	if a.Name != "a" || !a.HasDown || a.NoTx || a.downSQL != "DROP TABLE a;" || a.Checksum != checksum("CREATE TABLE a (id int);") {
 		t.Errorf("a = %+v", a)
 	}
-	if b.Name != "b" || !b.HasDown || b.NoTx || len(splitStatements(b.upSQL)) != 1 {
-		t.Errorf("b = %+v, statements %q", b, splitStatements(b.upSQL))
+	if b.Name != "b" || !b.HasDown || b.NoTx || len(statements(b.upSQL)) != 1 {
+		t.Errorf("b = %+v, statements %q", b, statements(b.upSQL))
 	}
 	if !c.NoTx || c.HasDown {
 		t.Errorf("c = %+v", c)
@@ -50,7 +50,7 @@ DROP FUNCTION f();
 	}
 	// A changed byte changes the checksum.
 	fsys["m/0001_a.up.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE a (id bigint);")}
-	ms2, _ := readSet(fsys, "m", false)
+	ms2, _, _ := readSet(fsys, "m")
 	s2, _ := newSet(TenantSet, ms2)
 	if s2.list[0].Checksum == a.Checksum {
 		t.Error("checksum did not change with the file")
@@ -71,7 +71,7 @@ func TestReadSetErrors(t *testing.T) {
 	}
 	for name, fsys := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := readSet(fsys, "m", false)
+			_, _, err := readSet(fsys, "m")
 			var pe *ParseError
 			if !errors.As(err, &pe) || !errors.Is(err, ErrInvalidMigration) {
 				t.Fatalf("err = %v, want a *ParseError", err)
@@ -83,7 +83,7 @@ func TestReadSetErrors(t *testing.T) {
 			"m/0001_x.up.sql": {Data: []byte("SELECT 1;")},
 			"m/0001_y.sql":    {Data: []byte("-- +goose Up\nSELECT 1;")},
 		}
-		ms, err := readSet(fsys, "m", false)
+		ms, _, err := readSet(fsys, "m")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,11 +94,11 @@ func TestReadSetErrors(t *testing.T) {
 		}
 	})
 	t.Run("missing dir", func(t *testing.T) {
-		if ms, err := readSet(fstest.MapFS{}, "m", true); err != nil || ms != nil {
-			t.Fatalf("missing default dir: %v, %v", ms, err)
+		if ms, found, err := readSet(fstest.MapFS{}, "m"); err != nil || found || ms != nil {
+			t.Fatalf("missing dir: %v, %v, %v", ms, found, err)
 		}
-		if _, err := readSet(fstest.MapFS{}, "m", false); err == nil {
-			t.Fatal("missing explicit dir: no error")
+		if ms, found, err := readSet(fstest.MapFS{"m/README.md": {}}, "m"); err != nil || !found || ms != nil {
+			t.Fatalf("empty dir: %v, %v, %v", ms, found, err)
 		}
 	})
 }
@@ -110,7 +110,7 @@ CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$ BEGIN RETURN 1; END; 
 SELECT E'it\'s;', $$;$$, 'a''b;';
 ;  -- empty
 CREATE INDEX CONCURRENTLY i ON t (a)`
-	got := splitStatements(script)
+	got := statements(script)
 	want := []string{
 		`-- leading comment; with semicolon
 CREATE TABLE t (a text DEFAULT 'x;y', "b;c" int)`,
@@ -123,6 +123,81 @@ CREATE INDEX CONCURRENTLY i ON t (a)`,
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("split:\n%q\nwant\n%q", got, want)
 	}
+	// PostgreSQL takes any byte >= 0x80 in a dollar-quote tag, and psql
+	// keeps a BEGIN ATOMIC body in one statement.
+	for script, want := range map[string][]string{
+		"CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $é$ SELECT 1; SELECT 2 $é$;\nSELECT 3": {
+			"CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $é$ SELECT 1; SELECT 2 $é$", "SELECT 3"},
+		"CREATE FUNCTION h() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;": {
+			"CREATE FUNCTION h() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END", "SELECT 3"},
+		"\v SELECT 1 \v;\u3000": {"SELECT 1", "\u3000"},
+	} {
+		if got := statements(script); !reflect.DeepEqual(got, want) {
+			t.Errorf("statements(%q) = %q, want %q", script, got, want)
+		}
+	}
+}
+
+func TestTxControl(t *testing.T) {
+	refused := map[string]string{
+		"BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;":                "BEGIN",
+		"CREATE TABLE a (id int);\n  commit;":                      "commit",
+		"start transaction isolation level serializable; SELECT 1": "start",
+		"SELECT 1;\n/* c */ END":                                   "END",
+		"-- c\nROLLBACK TO SAVEPOINT s;":                           "ROLLBACK",
+		"ABORT":                                                    "ABORT",
+		"SELECT 1; PREPARE  TRANSACTION 'x'":                       "PREPARE TRANSACTION",
+		"COMMIT PREPARED 'x'":                                      "COMMIT",
+		"SELECT 1;\nbegin isolation level serializable;":           "begin",
+	}
+	for script, word := range refused {
+		got, at, ok := txControl(script)
+		if !ok || got != word || !strings.HasPrefix(script[at:], strings.Fields(word)[0]) {
+			t.Errorf("txControl(%q) = %q at %d, %v; want %q", script, got, at, ok, word)
+		}
+	}
+	accepted := []string{
+		"CREATE TABLE a (id int); INSERT INTO a VALUES (1);",
+		"DO $$ BEGIN PERFORM 1; COMMIT; END $$;",
+		"CREATE PROCEDURE p() LANGUAGE plpgsql AS $body$ BEGIN COMMIT; ROLLBACK; END $body$;",
+		"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\nSELECT f();",
+		"CREATE OR REPLACE PROCEDURE q() LANGUAGE sql BEGIN ATOMIC INSERT INTO a VALUES (1); END;",
+		"SELECT 'BEGIN; COMMIT;'; -- COMMIT;\n/* ROLLBACK; */ SELECT \"end\"",
+		"PREPARE ins AS INSERT INTO a VALUES ($1); EXECUTE ins(1)",
+		"CREATE TABLE begin_log (commit int)",
+	}
+	for _, script := range accepted {
+		if got, at, ok := txControl(script); ok {
+			t.Errorf("txControl(%q) = %q at %d, want none", script, got, at)
+		}
+	}
+}
+
+// Files that begin or end their own transaction are refused by name and
+// line, in both formats, up and down; non-transactional ones too.
+func TestReadSetRefusesTxControl(t *testing.T) {
+	cases := []struct {
+		fsys fstest.MapFS
+		file string
+		line int
+	}{
+		{fstest.MapFS{"m/0001_a.up.sql": {Data: []byte("BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n")}}, "m/0001_a.up.sql", 1},
+		{fstest.MapFS{
+			"m/0001_a.up.sql":   {Data: []byte("CREATE TABLE a (id int);\n")},
+			"m/0001_a.down.sql": {Data: []byte("DROP TABLE a;\n\nEND;\n")},
+		}, "m/0001_a.down.sql", 3},
+		{fstest.MapFS{"m/0002_b.sql": {Data: []byte("-- +goose Up\n-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY i ON a (id);\n" +
+			"-- +goose StatementBegin\nSTART TRANSACTION;\n-- +goose StatementEnd\n")}}, "m/0002_b.sql", 5},
+		{fstest.MapFS{"m/0003_c.sql": {Data: []byte("-- header\n-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 2;\n\nROLLBACK;\n")}}, "m/0003_c.sql", 7},
+		{fstest.MapFS{"m/0004_d.up.sql": {Data: []byte("-- tenantpath:no-transaction\nSELECT 1; commit;\n")}}, "m/0004_d.up.sql", 2},
+	}
+	for _, c := range cases {
+		_, _, err := readSet(c.fsys, "m")
+		var pe *ParseError
+		if !errors.As(err, &pe) || !errors.Is(err, ErrInvalidMigration) || pe.File != c.file || pe.Line != c.line {
+			t.Errorf("%s: err = %v, want a ParseError at line %d", c.file, err, c.line)
+		}
+	}
 }
 
 func TestCheckHistory(t *testing.T) {
@@ -132,10 +207,10 @@ func TestCheckHistory(t *testing.T) {
 		{Migration: Migration{Version: 3, Checksum: "c"}},
 	})
 	var he *HistoryError
-	if err := s.check("s", []appliedRow{{1, "a"}, {3, "c"}}); !errors.As(err, &he) || he.Reason != "gap" || he.Version != 2 {
+	if err := s.check("s", []appliedRow{{1, "a"}, {3, "c"}}); !errors.As(err, &he) || he.Reason != HistoryGap || he.Version != 2 {
 		t.Errorf("gap: %v", err)
 	}
-	if err := s.check("s", []appliedRow{{1, "a"}, {4, "d"}}); !errors.As(err, &he) || he.Reason != "unknown" || he.Version != 4 {
+	if err := s.check("s", []appliedRow{{1, "a"}, {4, "d"}}); !errors.As(err, &he) || he.Reason != HistoryUnknown || he.Version != 4 {
 		t.Errorf("unknown: %v", err)
 	}
 	var ce *ChecksumError
@@ -151,28 +226,4 @@ func TestTextArray(t *testing.T) {
 	if got := textArray([]string{`a`, `b"c`, `d\e`}); got != `{"a","b\"c","d\\e"}` {
 		t.Fatalf("textArray = %s", got)
 	}
-}
-
-// The parser and the splitter never panic, and the splitter never returns
-// an empty statement or loses a non-blank, non-comment character outside
-// quotes and comments.
-func FuzzParse(f *testing.F) {
-	for _, seed := range []string{
-		"-- +goose Up\nCREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n",
-		"-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON a (id);",
-		"SELECT 'a;b', $x$;$x$, E'\\';', \"q;\"; /* ; /* ; */ */ SELECT 2",
-		"$", "'", "/*", "--", "$a", "E'\\", ";;;",
-		"\v", "\u3000", // found by the fuzzer: white space PostgreSQL skips, and one it does not
-	} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, data string) {
-		_, _ = parseGoose("f.sql", data)
-		_ = checkAnnotations("f.up.sql", data)
-		for _, stmt := range splitStatements(data) {
-			if strings.Trim(stmt, sqlSpace) == "" {
-				t.Fatalf("empty statement from %q", data)
-			}
-		}
-	})
 }

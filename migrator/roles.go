@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/pgname"
 )
 
 // ProvisionTenantRole prepares the role that tenant's connections switch to
@@ -36,15 +37,19 @@ import (
 // The tenant's schema must exist (create the tenant first); otherwise the
 // error matches [tenantpath.ErrUnknownTenant]. A tenant id refused by naming
 // is an [tenantpath.InvalidTenantError], and a role name that cannot be a
-// tenant role (empty, longer than 63 bytes, holding NUL, starting with
-// "pg_", or one of PostgreSQL's reserved role names such as "public" and
-// "none") is an error; in those cases nothing is sent. Calling it again is
+// tenant role (empty, longer than 63 bytes, holding NUL, not valid UTF-8,
+// starting with "pg_" in any case, or one of PostgreSQL's reserved role
+// names such as "public" and "none": the rule the driver applies to
+// [tenantpath.WithTenantRoles]) is an error; in those cases nothing is
+// sent. db may be a plain pool or one opened through tenantpath, whatever
+// scope ctx carries (see the package documentation). Calling it again is
 // harmless, so it can run after every migration. Every name is quoted with
 // [tenantpath.QuoteIdentifier].
 //
 // Creating roles needs the CREATEROLE attribute (or a superuser). Roles
 // belong to the whole cluster, not to one database: see [DropTenantRole].
 func ProvisionTenantRole(ctx context.Context, db *sql.DB, naming tenantpath.Naming, role func(schema string) string, tenant string) error {
+	ctx = onBasePath(ctx)
 	schema, rname, err := tenantRole(naming, role, tenant)
 	if err != nil {
 		return err
@@ -61,11 +66,10 @@ func ProvisionTenantRole(ctx context.Context, db *sql.DB, naming tenantpath.Nami
 	// Two provisioners of one role wait for each other instead of
 	// failing on a duplicate CREATE ROLE.
 	var schemaExists, roleExists, roleSuper bool
-	err = tx.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $2),
-		        EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $3),
-		        COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $3), false)
-		   FROM pg_advisory_xact_lock(hashtextextended($1, 0))`,
+	err = tx.QueryRowContext(ctx, xactLockedSelect(
+		`EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $2),
+		 EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $3),
+		 COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $3), false)`, 1),
 		roleLockKey(rname), schema, rname).Scan(&schemaExists, &roleExists, &roleSuper)
 	if err != nil {
 		return fail(err)
@@ -108,6 +112,7 @@ func ProvisionTenantRole(ctx context.Context, db *sql.DB, naming tenantpath.Nami
 // can run after [Migrator.Drop]. The role cannot be dropped while it holds
 // privileges in another database of the cluster; PostgreSQL then says so.
 func DropTenantRole(ctx context.Context, db *sql.DB, naming tenantpath.Naming, role func(schema string) string, tenant string) error {
+	ctx = onBasePath(ctx)
 	_, rname, err := tenantRole(naming, role, tenant)
 	if err != nil {
 		return err
@@ -121,9 +126,7 @@ func DropTenantRole(ctx context.Context, db *sql.DB, naming tenantpath.Naming, r
 	}
 	defer tx.Rollback()
 	var exists bool
-	err = tx.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $2)
-		   FROM pg_advisory_xact_lock(hashtextextended($1, 0))`,
+	err = tx.QueryRowContext(ctx, xactLockedSelect(`EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $2)`, 1),
 		roleLockKey(rname), rname).Scan(&exists)
 	if err != nil {
 		return fail(err)
@@ -146,15 +149,8 @@ const (
 	sequencePrivileges = "USAGE, SELECT, UPDATE"
 )
 
-// reservedRoles are names PostgreSQL refuses for a role, or that mean
-// something else where the driver sets the role: set_config('role', 'none')
-// returns to the login role.
-var reservedRoles = map[string]bool{
-	"public": true, "none": true, "current_user": true, "current_role": true,
-	"session_user": true, "user": true,
-}
-
-// tenantRole returns the tenant's schema and its role's name, checked.
+// tenantRole returns the tenant's schema and its role's name, checked by
+// the same rule the driver applies to the roles of WithTenantRoles.
 func tenantRole(naming tenantpath.Naming, role func(string) string, tenant string) (schema, rname string, err error) {
 	if role == nil {
 		return "", "", errors.New("migrator: nil role function")
@@ -163,24 +159,8 @@ func tenantRole(naming tenantpath.Naming, role func(string) string, tenant strin
 		return "", "", err
 	}
 	rname = role(schema)
-	var reason string
-	switch {
-	case rname == "":
-		reason = "empty name"
-	case len(rname) > tenantpath.MaxIdentifierBytes:
-		reason = fmt.Sprintf("%d bytes long; PostgreSQL names hold at most %d bytes", len(rname), tenantpath.MaxIdentifierBytes)
-	case strings.IndexByte(rname, 0) >= 0:
-		reason = "contains NUL"
-	case strings.HasPrefix(strings.ToLower(rname), "pg_"):
-		reason = `names starting with "pg_" are reserved for the system`
-	case reservedRoles[strings.ToLower(rname)]:
-		reason = "a reserved role name"
-	}
-	if reason != "" {
+	if reason := pgname.RoleProblem(rname); reason != "" {
 		return "", "", fmt.Errorf("migrator: tenant %q: role name %q: %s", tenant, rname, reason)
 	}
 	return schema, rname, nil
 }
-
-// roleLockKey is the text hashed into a role's advisory lock key.
-func roleLockKey(role string) string { return "tenantpath.migrator:role:" + role }

@@ -244,7 +244,7 @@ func TestProvisionTenantRoleChecks(t *testing.T) {
 	if err := migrator.ProvisionTenantRole(ctx, re.admin, re.naming, roleOf, `x"; DROP ROLE postgres; --`); !errors.Is(err, tenantpath.ErrInvalidTenant) {
 		t.Fatalf("hostile tenant id: err = %v, want ErrInvalidTenant", err)
 	}
-	for _, bad := range []string{"", "none", "NONE", "public", "current_user", "session_user", "pg_monitor", "a\x00b", strings.Repeat("r", 64)} {
+	for _, bad := range []string{"", "none", "NONE", "public", "current_user", "session_user", "pg_monitor", "PG_x", "a\x00b", "r\xff", strings.Repeat("r", 64)} {
 		err := migrator.ProvisionTenantRole(ctx, re.admin, re.naming, func(string) string { return bad }, "10")
 		if err == nil {
 			t.Errorf("role name %q accepted", bad)

@@ -1,132 +1,107 @@
 package migrator
 
-import "strings"
+import (
+	"strings"
 
-// splitStatements splits a SQL script into statements at top-level
-// semicolons. It understands '…' and E'…' strings, "…" identifiers,
-// $tag$…$tag$ bodies, -- line comments and nested /* */ comments, so a
-// semicolon inside any of them does not split. Statements that hold only
-// whitespace and comments are dropped.
+	"github.com/tenantpath/tenantpath/internal/sqlscan"
+)
+
+// statements returns the statements of a script in order, each without its
+// semicolon and trimmed of white space, leaving out those that hold only
+// white space and comments. The boundaries are psql's (the package's one
+// lexer, internal/sqlscan): a semicolon inside a string, a quoted
+// identifier, a dollar-quoted body (whatever bytes its tag holds), a
+// comment, parentheses or a BEGIN ATOMIC body does not end a statement.
 //
-// It is only used for non-transactional migrations: the server runs a
-// multi-statement simple query as one implicit transaction, and
-// CREATE INDEX CONCURRENTLY refuses to run inside one, so each statement has
-// to travel on its own.
-func splitStatements(script string) []string {
+// Non-transactional migrations need it: the server runs a multi-statement
+// query as one implicit transaction, in which CREATE INDEX CONCURRENTLY
+// refuses to run, so each statement has to travel on its own.
+func statements(script string) []string {
 	var out []string
-	start := 0
-	meaningful := false
-	i := 0
-	n := len(script)
-	flush := func(end int) {
-		if meaningful {
-			out = append(out, strings.Trim(script[start:end], sqlSpace))
+	sp := sqlscan.NewSplitter(script)
+	for {
+		st, ok := sp.Next()
+		if !ok {
+			return out
 		}
-		start = end + 1
-		meaningful = false
-	}
-	for i < n {
-		c := script[i]
-		switch {
-		case c == '-' && i+1 < n && script[i+1] == '-':
-			for i < n && script[i] != '\n' {
-				i++
-			}
-			continue
-		case c == '/' && i+1 < n && script[i+1] == '*':
-			depth := 0
-			for i < n {
-				if script[i] == '/' && i+1 < n && script[i+1] == '*' {
-					depth++
-					i += 2
-					continue
-				}
-				if script[i] == '*' && i+1 < n && script[i+1] == '/' {
-					depth--
-					i += 2
-					if depth == 0 {
-						break
-					}
-					continue
-				}
-				i++
-			}
-			continue
-		case c == '\'':
-			meaningful = true
-			escapes := i > 0 && (script[i-1] == 'E' || script[i-1] == 'e')
-			i++
-			for i < n {
-				if escapes && script[i] == '\\' {
-					i += 2
-					continue
-				}
-				if script[i] == '\'' {
-					if i+1 < n && script[i+1] == '\'' {
-						i += 2
-						continue
-					}
-					break
-				}
-				i++
-			}
-			i++
-			continue
-		case c == '"':
-			meaningful = true
-			i++
-			for i < n {
-				if script[i] == '"' {
-					if i+1 < n && script[i+1] == '"' {
-						i += 2
-						continue
-					}
-					break
-				}
-				i++
-			}
-			i++
-			continue
-		case c == '$':
-			if tag, ok := dollarTag(script[i:]); ok {
-				meaningful = true
-				end := strings.Index(script[i+len(tag):], tag)
-				if end < 0 {
-					i = n
-				} else {
-					i += len(tag) + end + len(tag)
-				}
-				continue
-			}
-		case c == ';':
-			flush(i)
-			i++
-			continue
-		case strings.IndexByte(sqlSpace, c) >= 0:
-			i++
-			continue
+		if !st.Empty {
+			out = append(out, trimSpace(st.Text))
 		}
-		meaningful = true
-		i++
 	}
-	flush(n)
-	return out
 }
 
-// sqlSpace is what PostgreSQL's scanner skips as white space. Other
-// characters, Unicode spaces included, are kept: the server will judge them.
-const sqlSpace = " \t\n\r\f\v"
+// trimSpace trims what PostgreSQL's scanner counts as white space, and
+// nothing else: a Unicode space is the server's to judge.
+func trimSpace(s string) string {
+	for len(s) > 0 && sqlscan.IsSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && sqlscan.IsSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
 
-// dollarTag returns the opening "$tag$" at the start of s, if there is one.
-func dollarTag(s string) (string, bool) {
-	for j := 1; j < len(s); j++ {
-		c := s[j]
-		if c == '$' {
-			return s[:j+1], true
+// txControlWords are the first words of the statements that begin or end a
+// transaction. ROLLBACK TO SAVEPOINT is among them: savepoints need a
+// transaction block, which a migration sent as one script is not.
+var txControlWords = []string{"begin", "start", "commit", "end", "rollback", "abort"}
+
+// txControl finds the first top-level statement of script that begins or
+// ends a transaction (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK,
+// ABORT, PREPARE TRANSACTION). It returns the statement's leading words as
+// written, e.g. "COMMIT" or "PREPARE TRANSACTION", and the byte offset of
+// its first word; ok is false when there is none. BEGIN ATOMIC bodies, DO
+// blocks and function bodies are not top level, so they are never found.
+func txControl(script string) (words string, at int, ok bool) {
+	sp := sqlscan.NewSplitter(script)
+	for {
+		st, more := sp.Next()
+		if !more {
+			return "", 0, false
 		}
-		if !(c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || (j > 1 && '0' <= c && c <= '9')) {
-			return "", false
+		first, second, offset := leadingWords(st.Text)
+		if isTxControl(first, second) {
+			words = first
+			if sqlscan.EqualFold(first, "prepare") {
+				words += " " + second
+			}
+			return words, st.Start + offset, true
 		}
 	}
-	return "", false
 }
+
+func isTxControl(first, second string) bool {
+	for _, w := range txControlWords {
+		if sqlscan.EqualFold(first, w) {
+			return true
+		}
+	}
+	return sqlscan.EqualFold(first, "prepare") && sqlscan.EqualFold(second, "transaction")
+}
+
+// leadingWords returns the first two words of a statement, skipping white
+// space and comments, and the offset of the first; a word is "" where the
+// statement has something else.
+func leadingWords(stmt string) (first, second string, at int) {
+	sc := sqlscan.New(stmt)
+	var words [2]string
+	for n := 0; n < len(words); {
+		pos := sc.Pos()
+		t, ok := sc.Next()
+		if !ok || (t.Kind != sqlscan.Space && t.Kind != sqlscan.Comment && t.Kind != sqlscan.Word) {
+			break
+		}
+		if t.Kind == sqlscan.Word {
+			if n == 0 {
+				at = pos
+			}
+			words[n] = t.Text
+			n++
+		}
+	}
+	return words[0], words[1], at
+}
+
+// lineOf returns the 1-based line of byte offset at in s.
+func lineOf(s string, at int) int { return 1 + strings.Count(s[:at], "\n") }

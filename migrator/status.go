@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Status describes one schema's migration state.
@@ -19,7 +21,10 @@ type Status struct {
 	Version int64   // newest applied version, 0 if none
 	Applied []int64 // applied versions, ascending
 	Pending []int64 // versions of the set not applied, ascending
-	Unknown []int64 // applied versions no migration defines
+	// PendingMigrations describes the migrations of Pending, in the same
+	// order: what a run would apply here, for a dry run.
+	PendingMigrations []Migration
+	Unknown           []int64 // applied versions no migration defines
 	// Changed is true when an applied migration's checksum differs from
 	// its file now (computed over all applied versions at once; run
 	// MigrateTenant to learn which one).
@@ -35,9 +40,16 @@ func (s Status) UpToDate() bool {
 // Status reports the state of every tenant (see [Only] and [Except]), sorted
 // by tenant id. It does not cost a round trip per tenant: one query lists
 // the tenants, and one query per 500 tenants reads their version tables on
-// the server (10,000 tenants: 21 queries, four at a time).
+// the server (10,000 tenants: 21 queries, four at a time). The tenant list
+// is checked as for [Migrator.MigrateTenants]: a registry written under
+// another naming, Only or Except ids that are not tenants and an empty list
+// while schemas that look like tenants exist are errors.
 func (m *Migrator) Status(ctx context.Context, opts ...RunOption) ([]Status, error) {
-	rc := m.runConfig(opts)
+	ctx = onBasePath(ctx)
+	rc, err := m.runConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	ids, err := m.selectTenants(ctx, rc)
 	if err != nil {
 		return nil, err
@@ -68,7 +80,7 @@ func (m *Migrator) StatusTenant(ctx context.Context, tenant string) (Status, err
 	if err != nil {
 		return Status{}, err
 	}
-	raw, err := m.statusQuery(ctx, []string{t.schema})
+	raw, err := m.statusQuery(onBasePath(ctx), []string{t.schema})
 	if err != nil {
 		return Status{}, err
 	}
@@ -80,7 +92,7 @@ func (m *Migrator) StatusTenant(ctx context.Context, tenant string) (Status, err
 // StatusShared reports the state of the shared schema.
 func (m *Migrator) StatusShared(ctx context.Context) (Status, error) {
 	t := m.sharedTarget()
-	raw, err := m.statusQuery(ctx, []string{t.schema})
+	raw, err := m.statusQuery(onBasePath(ctx), []string{t.schema})
 	if err != nil {
 		return Status{}, err
 	}
@@ -108,58 +120,28 @@ const statusChunk = 500
 // round trip, up to four chunks at a time.
 func (m *Migrator) statusQuery(ctx context.Context, schemas []string) (map[string]rawStatus, error) {
 	out := make(map[string]rawStatus, len(schemas))
-	if len(schemas) <= statusChunk {
-		return out, m.statusChunk(ctx, schemas, out, nil)
-	}
-	var (
-		mu       sync.Mutex
-		wg       sync.WaitGroup
-		firstErr error
-		sem      = make(chan struct{}, 4)
-	)
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
 	for start := 0; start < len(schemas); start += statusChunk {
 		chunk := schemas[start:min(start+statusChunk, len(schemas))]
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := m.statusChunk(ctx, chunk, out, &mu); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
+		g.Go(func() error { return m.statusChunk(gctx, chunk, out, &mu) })
 	}
-	wg.Wait()
-	return out, firstErr
+	return out, g.Wait()
 }
 
-// statusChunk reads the version tables of schemas in one round trip. The
-// schema names and their quoted, qualified version tables travel as two
-// array parameters; for each schema that exists and has a version table the
-// server runs a small aggregate through query_to_xml (dynamic SQL evaluated
-// per row, server side), returning the applied versions and a fingerprint
-// of their checksums. No function is created and nothing is written.
+// statusChunk reads the version tables of schemas in one round trip
+// (statusSQL). The schema names and their quoted, qualified version tables
+// travel as two array parameters; for each schema that exists and has a
+// version table the server runs a small aggregate through query_to_xml
+// (dynamic SQL evaluated per row, server side). No function is created and
+// nothing is written.
 func (m *Migrator) statusChunk(ctx context.Context, schemas []string, out map[string]rawStatus, mu *sync.Mutex) error {
 	tables := make([]string, len(schemas))
 	for i, s := range schemas {
 		tables[i] = m.table(s)
 	}
-	rows, err := m.db.QueryContext(ctx, `
-SELECT s.nspname,
-       n.oid IS NOT NULL,
-       CASE WHEN n.oid IS NOT NULL AND to_regclass(s.tbl) IS NOT NULL THEN
-         query_to_xml(
-           'SELECT string_agg(version::text, '','' ORDER BY version) AS v, '
-           || 'md5(string_agg(version::text || '':'' || checksum, '','' ORDER BY version)) AS f FROM ' || s.tbl,
-           false, true, '')::text
-       END
-  FROM unnest($1::text[], $2::text[]) AS s(nspname, tbl)
-  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.nspname`,
-		textArray(schemas), textArray(tables))
+	rows, err := m.db.QueryContext(ctx, statusSQL, textArray(schemas), textArray(tables))
 	if err != nil {
 		return fmt.Errorf("migrator: status: %w", err)
 	}
@@ -175,31 +157,11 @@ SELECT s.nspname,
 			r.versions = xmlField(*xml, "v")
 			r.fingerprint = xmlField(*xml, "f")
 		}
-		if mu != nil {
-			mu.Lock()
-		}
+		mu.Lock()
 		out[name] = r
-		if mu != nil {
-			mu.Unlock()
-		}
+		mu.Unlock()
 	}
 	return rows.Err()
-}
-
-// xmlField extracts <name>value</name> from query_to_xml's output. The
-// values are digits, commas and hex, which XML does not escape.
-func xmlField(doc, name string) string {
-	open, close := "<"+name+">", "</"+name+">"
-	i := strings.Index(doc, open)
-	if i < 0 {
-		return ""
-	}
-	rest := doc[i+len(open):]
-	j := strings.Index(rest, close)
-	if j < 0 {
-		return ""
-	}
-	return rest[:j]
 }
 
 func (s *set) fill(st *Status, r rawStatus) {
@@ -225,16 +187,24 @@ func (s *set) fill(st *Status, r rawStatus) {
 	for _, mig := range s.list {
 		if !applied[mig.Version] {
 			st.Pending = append(st.Pending, mig.Version)
+			st.PendingMigrations = append(st.PendingMigrations, mig.Migration)
 		}
 	}
 	if len(st.Applied) > 0 && len(st.Unknown) == 0 {
-		parts := make([]string, len(st.Applied))
-		for i, v := range st.Applied {
-			parts[i] = strconv.FormatInt(v, 10) + ":" + s.checksumOf[v]
-		}
-		sum := md5.Sum([]byte(strings.Join(parts, ",")))
-		st.Changed = hex.EncodeToString(sum[:]) != r.fingerprint
+		st.Changed = s.fingerprint(st.Applied) != r.fingerprint
 	}
+}
+
+// fingerprint is what statusSQL's f reads for a table whose rows are the
+// applied versions with the set's checksums: md5 of "version:checksum"
+// pairs joined by commas, in version order.
+func (s *set) fingerprint(applied []int64) string {
+	parts := make([]string, len(applied))
+	for i, v := range applied {
+		parts[i] = strconv.FormatInt(v, 10) + ":" + s.byVersion[v].Checksum
+	}
+	sum := md5.Sum([]byte(strings.Join(parts, ",")))
+	return hex.EncodeToString(sum[:])
 }
 
 // textArray renders ss as a PostgreSQL text[] literal, so it can be passed

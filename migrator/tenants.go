@@ -2,8 +2,8 @@ package migrator
 
 import (
 	"context"
-	"sort"
 	"sync"
+	"time"
 )
 
 // Report is the outcome of [Migrator.Migrate]: the shared schema first, then
@@ -15,9 +15,16 @@ type Report struct {
 
 // Migrate applies the shared migrations, then the tenant migrations in every
 // tenant (see [Migrator.MigrateTenants]). If the shared migrations fail, no
-// tenant is touched and the error is a [SharedError].
+// tenant is touched and the error is a [SharedError]. Run options are
+// checked first: a bad one fails the call before the shared migrations run.
+// The tenant list is read and checked after them (they may create the table
+// a [WithTenantSource] callback reads), with the errors MigrateTenants
+// returns.
 func (m *Migrator) Migrate(ctx context.Context, opts ...RunOption) (Report, error) {
 	var rep Report
+	if _, err := m.runConfig(opts); err != nil {
+		return rep, err
+	}
 	var err error
 	rep.Shared, err = m.MigrateShared(ctx)
 	if err != nil {
@@ -36,184 +43,178 @@ func (m *Migrator) Migrate(ctx context.Context, opts ...RunOption) (Report, erro
 // a failing tenant stays at its last good version and other tenants are not
 // affected.
 //
+// Before anything runs, the tenant list is read and checked: a registry
+// written under another naming ([NamingMismatchError]), Only or Except ids
+// that are not tenants ([UnknownTenantsError]) and an empty list while
+// schemas that look like tenants exist ([NoTenantsFoundError]) are errors.
+//
 // It returns one result per tenant, sorted by tenant id, and a
 // [*PartialError] if any tenant failed or was not started. Cancelling ctx
 // stops the run cleanly: running migrations are rolled back by their
 // transactions, locks are released, and tenants not started are listed as
 // skipped.
 func (m *Migrator) MigrateTenants(ctx context.Context, opts ...RunOption) ([]Result, error) {
-	return m.forTenants(ctx, opts, true, m.upAction)
+	return m.forTenants(ctx, opts, m.migrateJob())
 }
 
 // RollbackTenants rolls every tenant (see [Only] and [Except]) back to tg,
-// with the same parallelism, locking and error reporting as MigrateTenants.
+// with the same checks, parallelism, locking and error reporting as
+// MigrateTenants.
 func (m *Migrator) RollbackTenants(ctx context.Context, tg Target, opts ...RunOption) ([]Result, error) {
-	return m.forTenants(ctx, opts, false, m.downAction(tg))
+	return m.forTenants(ctx, opts, m.rollbackJob(tg))
 }
 
-func (m *Migrator) runConfig(opts []RunOption) runConfig {
-	var rc runConfig
-	for _, o := range opts {
-		o(&rc)
-	}
-	if rc.workers == 0 {
-		rc.workers = m.cfg.workers
-	}
-	if rc.workers == 0 {
-		rc.workers = m.db.Stats().MaxOpenConnections
-	}
-	if rc.workers == 0 {
-		rc.workers = 8
-	}
-	return rc
-}
-
-// selectTenants lists the tenants of a run: the source filtered by Only and
-// Except. Only ids that are not listed are kept, so they are reported (as
-// unknown tenants) rather than dropped.
-func (m *Migrator) selectTenants(ctx context.Context, rc runConfig) ([]string, error) {
-	all, err := m.List(ctx)
+// forTenants runs j in every selected tenant on a bounded pool of workers.
+func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, j job) ([]Result, error) {
+	ctx = onBasePath(ctx)
+	rc, err := m.runConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	if rc.only != nil {
-		for id := range rc.only {
-			out = append(out, id)
-		}
-		sort.Strings(out)
-	} else {
-		out = all
-	}
-	if rc.except != nil {
-		kept := out[:0:0]
-		for _, id := range out {
-			if !rc.except[id] {
-				kept = append(kept, id)
-			}
-		}
-		out = kept
-	}
-	return out, nil
-}
-
-func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, create bool, act action) ([]Result, error) {
-	rc := m.runConfig(opts)
 	ids, err := m.selectTenants(ctx, rc)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, len(ids))
-	started := make([]bool, len(ids))
-
-	var (
-		mu       sync.Mutex
-		progress = Progress{Total: len(ids)}
-		stop     bool
-	)
-	finish := func(i int, r Result) {
-		mu.Lock()
-		defer mu.Unlock()
-		results[i] = r
-		progress.Done++
-		if r.Err != nil {
-			progress.Failed++
-			if !rc.continueOnError {
-				stop = true
-			}
-		}
-		if rc.progress != nil {
-			progress.Last = r
-			rc.progress(progress)
-		}
-	}
-	next := 0
-	claim := func() (int, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if stop || next >= len(ids) || ctx.Err() != nil {
-			return 0, false
-		}
-		i := next
-		next++
-		started[i] = true
-		return i, true
-	}
-
+	start := time.Now()
 	workers := min(rc.workers, len(ids))
+	m.logRunStart(ctx, j.op, len(ids), workers)
+	d := &dispatch{ids: ids, rc: rc, results: make([]Result, len(ids)), started: make([]bool, len(ids))}
+	d.progress.Total = len(ids)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A worker keeps one session (one pinned connection) for
-			// all its tenants: each run takes its tenant's lock and
-			// path, releasing the previous tenant's in the same
-			// statement; release at the end gives the last lock back
-			// and resets the path. A connection left in doubt is
-			// discarded and replaced.
-			var s *session
-			defer func() {
-				if s != nil {
-					s.release(ctx)
-				}
-			}()
-			for {
-				i, ok := claim()
-				if !ok {
-					return
-				}
-				t, err := m.tenantTarget(ids[i])
-				if err != nil {
-					finish(i, Result{Tenant: ids[i], Err: err})
-					continue
-				}
-				if s == nil {
-					if s, err = m.newSession(ctx); err != nil {
-						s = nil
-						finish(i, Result{Tenant: t.tenant, Schema: t.schema, Err: err})
-						continue
-					}
-				}
-				reused := s.runs > 0
-				r, ok := m.runSchema(ctx, s, t, create, act)
-				if !ok {
-					s = nil
-					// The connection died during the previous
-					// tenant's run (a killed backend, say): that
-					// is not this tenant's failure. Try it once on
-					// a fresh connection.
-					if reused && lostConnection(r.Err) && ctx.Err() == nil {
-						if s, err = m.newSession(ctx); err != nil {
-							s = nil
-						} else if r, ok = m.runSchema(ctx, s, t, create, act); !ok {
-							s = nil
-						}
-					}
-				}
-				finish(i, r)
-			}
+			m.worker(ctx, d, j)
 		}()
 	}
 	wg.Wait()
-
-	perr := &PartialError{}
-	var out []Result
-	for i, id := range ids {
-		if !started[i] {
-			perr.Skipped = append(perr.Skipped, id)
-			continue
-		}
-		out = append(out, results[i])
-		if results[i].Err != nil {
-			perr.Failed = append(perr.Failed, results[i])
-		} else {
-			perr.Succeeded++
-		}
-	}
+	out, perr := d.outcome()
+	m.logRunEnd(ctx, j.op, perr, time.Since(start))
 	if len(perr.Failed) == 0 && len(perr.Skipped) == 0 {
 		return out, nil
 	}
 	perr.Cause = ctx.Err()
+	return out, perr
+}
+
+// worker runs tenants until none is left to claim. It keeps one session
+// (one pinned connection) for all its tenants: each run takes its tenant's
+// lock and path, releasing the previous tenant's in the same statement, and
+// the release at the end gives the last lock back and resets the path. A
+// connection left in doubt is discarded and replaced.
+func (m *Migrator) worker(ctx context.Context, d *dispatch, j job) {
+	var s *session
+	defer func() {
+		if s != nil {
+			s.release(ctx)
+		}
+	}()
+	for {
+		i, ok := d.claim(ctx)
+		if !ok {
+			return
+		}
+		var r Result
+		s, r = m.runTenant(ctx, s, d.ids[i], j)
+		p := d.finish(i, r)
+		m.logResult(ctx, j.op, r, &p)
+	}
+}
+
+// runTenant runs j for one tenant on s, or on a new session when s is nil,
+// and returns the session to use next (nil when its connection was lost).
+func (m *Migrator) runTenant(ctx context.Context, s *session, id string, j job) (*session, Result) {
+	t, err := m.tenantTarget(id)
+	if err != nil {
+		return s, Result{Tenant: id, Err: err}
+	}
+	if s == nil {
+		if s, err = m.newSession(ctx); err != nil {
+			return nil, Result{Tenant: id, Schema: t.schema, Err: err}
+		}
+	}
+	reused := s.runs > 0
+	r, ok := m.runSchema(ctx, s, t, j)
+	if ok {
+		return s, r
+	}
+	// The connection died during the previous tenant's run (a killed
+	// backend, say): that is not this tenant's failure. Try it once on a
+	// fresh connection.
+	if !reused || !lostConnection(r.Err) || ctx.Err() != nil {
+		return nil, r
+	}
+	if s, err = m.newSession(ctx); err != nil {
+		return nil, r
+	}
+	if r, ok = m.runSchema(ctx, s, t, j); !ok {
+		return nil, r
+	}
+	return s, r
+}
+
+// dispatch hands the tenants of a run to its workers and collects their
+// results.
+type dispatch struct {
+	ids []string
+	rc  runConfig
+
+	mu       sync.Mutex
+	results  []Result
+	started  []bool
+	next     int
+	stop     bool // a tenant failed without ContinueOnError
+	progress Progress
+}
+
+// claim returns the next tenant to run, or false when there is none, the
+// run stopped after a failure, or ctx is done.
+func (d *dispatch) claim(ctx context.Context) (int, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stop || d.next >= len(d.ids) || ctx.Err() != nil {
+		return 0, false
+	}
+	i := d.next
+	d.next++
+	d.started[i] = true
+	return i, true
+}
+
+// finish records tenant i's result, reports progress and returns it.
+func (d *dispatch) finish(i int, r Result) Progress {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.results[i] = r
+	d.progress.Done++
+	if r.Err != nil {
+		d.progress.Failed++
+		d.stop = d.stop || !d.rc.continueOnError
+	}
+	d.progress.Last = r
+	if d.rc.progress != nil {
+		d.rc.progress(d.progress)
+	}
+	return d.progress
+}
+
+// outcome returns the results of the tenants started, in tenant order, and
+// the run's PartialError (empty when all succeeded).
+func (d *dispatch) outcome() ([]Result, *PartialError) {
+	perr := &PartialError{}
+	var out []Result
+	for i, id := range d.ids {
+		if !d.started[i] {
+			perr.Skipped = append(perr.Skipped, id)
+			continue
+		}
+		out = append(out, d.results[i])
+		if d.results[i].Err != nil {
+			perr.Failed = append(perr.Failed, d.results[i])
+		} else {
+			perr.Succeeded++
+		}
+	}
 	return out, perr
 }
