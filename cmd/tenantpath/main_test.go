@@ -52,12 +52,17 @@ func TestCLI(t *testing.T) {
 // checks (main_migratorapi_test.go, built with -tags migratorapi).
 var migratorAPITests = map[string]func(*testing.T, string){}
 
+// buildFlags are the go build flags of the command under test: the tests
+// built with -tags migratorapi test a command built with it.
+var buildFlags []string
+
 // buildCLI builds the command into the test's temporary folder with the go
 // tool that runs the tests.
 func buildCLI(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tenantpath")
-	out, err := exec.Command(goTool(t), "build", "-o", bin, ".").CombinedOutput()
+	args := append(append([]string{"build"}, buildFlags...), "-o", bin, ".")
+	out, err := exec.Command(goTool(t), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
