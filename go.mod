@@ -3,6 +3,7 @@ module github.com/tenantpath/tenantpath
 go 1.25.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/DATA-DOG/go-sqlmock v1.5.2
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lib/pq v1.12.3

@@ -2,37 +2,99 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
-	"github.com/tenantpath/tenantpath/migrator"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// cli runs the command in-process against the test server, with its own
-// schema prefix and shared schema so tests never collide.
+// TestCLI builds the command once and runs each behaviour through the
+// binary, as a deployment runs it, against the test server.
+func TestCLI(t *testing.T) {
+	bin := buildCLI(t)
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, string)
+	}{
+		{"HelpAndVersion", testHelpAndVersion},
+		{"UsageErrors", testUsageErrors},
+		{"MissingFolders", testMissingFolders},
+		{"ConfigPrecedence", testConfigPrecedence},
+		{"ConfigFile", testConfigFile},
+		{"LifecycleAndMigrate", testLifecycleAndMigrate},
+		{"SharedFailureExitCode", testSharedFailureExitCode},
+		{"TenantsQuery", testTenantsQuery},
+		{"RollbackTenantsNeedsYes", testRollbackTenantsNeedsYes},
+		{"StatusCheckAndJSON", testStatusCheckAndJSON},
+		{"DryRun", testDryRun},
+		{"NewMigration", testNewMigration},
+		{"FailureOutput", testFailureOutput},
+		{"ProgressForced", testProgressForced},
+		{"NamingMismatch", testNamingMismatch},
+		{"UnknownTenants", testUnknownTenants},
+		{"NoTenantsFound", testNoTenantsFound},
+		{"Verbose", testVerbose},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, bin) })
+	}
+}
+
+// buildCLI builds the command into the test's temporary folder with the go
+// tool that runs the tests.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tenantpath")
+	out, err := exec.Command(goTool(t), "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// goTool is the go command of the toolchain running the tests.
+func goTool(t *testing.T) string {
+	t.Helper()
+	if root := os.Getenv("GOROOT"); root != "" {
+		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
+			return p
+		}
+	}
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal("no go tool to build the command with")
+	}
+	return p
+}
+
+// cli runs the built command with its own schema prefix and shared schema
+// so tests never collide.
 type cli struct {
 	t      *testing.T
+	bin    string
 	dir    string
 	dsn    string
 	prefix string
 	db     *sql.DB
+	env    []string // added to the command's environment
 }
 
-func newCLI(t *testing.T) *cli {
+func newCLI(t *testing.T, bin string) *cli {
 	t.Helper()
-	c := &cli{t: t, dir: t.TempDir(), dsn: pgtest.DSN(t), prefix: pgtest.UniquePrefix(t)}
+	c := &cli{t: t, bin: bin, dir: t.TempDir(), dsn: pgtest.DSN(t), prefix: pgtest.UniquePrefix(t)}
 	db, err := sql.Open("pgx", c.dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -56,20 +118,17 @@ func (c *cli) write(name, data string) {
 	}
 }
 
-// run runs the command with the test's connection and naming flags; the
+func (c *cli) exec(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runBinary(t, c.bin, append([]string{"DATABASE_URL=" + c.dsn}, c.env...), args...)
+}
+
+// run runs the command with the test's folder and naming flags; the
 // database comes from DATABASE_URL, as a deployment would pass it.
 func (c *cli) run(args ...string) (code int, stdout, stderr string) {
 	c.t.Helper()
-	var out, errb bytes.Buffer
 	full := append([]string{"--dir", c.dir, "--prefix", c.prefix, "--shared-schemas", c.prefix + "shared,public"}, args...)
-	env := func(k string) string {
-		if k == "DATABASE_URL" {
-			return c.dsn
-		}
-		return ""
-	}
-	code = run(context.Background(), full, &out, &errb, env)
-	return code, out.String(), errb.String()
+	return c.exec(c.t, full...)
 }
 
 func (c *cli) mustRun(want int, args ...string) string {
@@ -81,6 +140,28 @@ func (c *cli) mustRun(want int, args ...string) string {
 	return out
 }
 
+// runBinary runs bin with only PATH and env in its environment, so the
+// test's own TENANTPATH_* or DATABASE_URL never leak in.
+func runBinary(t *testing.T, bin string, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	case err != nil:
+		t.Fatalf("running %s: %v", bin, err)
+	}
+	if s := errb.String(); strings.Contains(s, "tenantpath: tenantpath:") || strings.Contains(out.String(), "tenantpath: tenantpath:") {
+		t.Errorf("doubled prefix in the output of %q:\n%s%s", args, out.String(), s)
+	}
+	return code, out.String(), errb.String()
+}
+
 func decode[T any](t *testing.T, s string) T {
 	t.Helper()
 	var v T
@@ -90,180 +171,25 @@ func decode[T any](t *testing.T, s string) T {
 	return v
 }
 
-func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"frobnicate"},
-		{"migrate"},
-		{"migrate", "everything"},
-		{"rollback", "tenants"},
-		{"rollback", "tenants", "--steps", "1", "--to", "0"},
-		{"tenants", "drop", "1"},
-		{"tenants", "rename", "1"},
-		{"--no-such-flag", "status"},
-	} {
-		var out, errb bytes.Buffer
-		code := run(context.Background(), append([]string{"--database-url", "postgres://unused"}, args...), &out, &errb, func(string) string { return "" })
-		if code != exitUsage {
-			t.Errorf("%q: exit %d, want %d (stderr %s)", args, code, exitUsage, errb.String())
+// versionRows reads every version table of the given schemas, as
+// "schema:version" lines, to prove a command changed nothing.
+func (c *cli) versionRows(schemas ...string) []string {
+	c.t.Helper()
+	var out []string
+	for _, s := range schemas {
+		rows, err := c.db.Query("SELECT version FROM " + tenantpath.QuoteIdentifier(s) + ".tenantpath_migrations ORDER BY version")
+		if err != nil {
+			out = append(out, s+": "+err.Error())
+			continue
 		}
-	}
-	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"status"}, &out, &errb, func(string) string { return "" }); code != exitUsage ||
-		!strings.Contains(errb.String(), "DATABASE_URL") {
-		t.Errorf("no database: exit %d, stderr %q", code, errb.String())
-	}
-	if code := run(context.Background(), []string{"--database-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "status"}, &out, &errb, func(string) string { return "" }); code != exitFailure {
-		t.Errorf("unreachable server: exit %d, want %d", code, exitFailure)
-	}
-}
-
-func TestLifecycleAndMigrate(t *testing.T) {
-	c := newCLI(t)
-	shared := decode[map[string]resultJSON](t, c.mustRun(exitOK, "migrate", "shared", "--json"))
-	if shared["shared"].To != 1 || shared["shared"].Schema != c.prefix+"shared" {
-		t.Fatalf("migrate shared: %+v", shared)
-	}
-	c.mustRun(exitOK, "tenants", "create", "a", "b", "c")
-	out := c.mustRun(exitPartial, "tenants", "create", "c", "d")
-	if !strings.Contains(out, "FAIL create c") || !strings.Contains(out, "ok   create d") {
-		t.Fatalf("create c d:\n%s", out)
-	}
-	list := decode[map[string][]string](t, c.mustRun(exitOK, "tenants", "list", "--json"))
-	if !slices.Equal(list["tenants"], []string{"a", "b", "c", "d"}) {
-		t.Fatalf("list: %v", list)
-	}
-
-	// A new migration that fails in tenant b only.
-	c.write("tenant_migrations/0002_nick.up.sql", "ALTER TABLE users ADD COLUMN nickname text;\n")
-	c.write("tenant_migrations/0002_nick.down.sql", "ALTER TABLE users DROP COLUMN nickname;\n")
-	if _, err := c.db.Exec("ALTER TABLE " + tenantpath.QuoteIdentifier(c.prefix+"b") + ".users ADD COLUMN nickname int"); err != nil {
-		t.Fatal(err)
-	}
-	type runDoc struct {
-		Tenants []resultJSON `json:"tenants"`
-		Failed  []string     `json:"failed"`
-		Skipped []string     `json:"skipped"`
-		Error   string       `json:"error"`
-	}
-	doc := decode[runDoc](t, c.mustRun(exitPartial, "migrate", "tenants", "--continue-on-error", "--parallel", "2", "--json"))
-	if !slices.Equal(doc.Failed, []string{"b"}) || len(doc.Tenants) != 4 || doc.Error == "" {
-		t.Fatalf("migrate tenants: %+v", doc)
-	}
-	type statusDoc struct {
-		Shared  statusJSON   `json:"shared"`
-		Tenants []statusJSON `json:"tenants"`
-	}
-	st := decode[statusDoc](t, c.mustRun(exitOK, "status", "--json"))
-	var behind []string
-	for _, s := range st.Tenants {
-		if !s.UpToDate {
-			behind = append(behind, s.Tenant)
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				c.t.Fatal(err)
+			}
+			out = append(out, s+":"+v)
 		}
+		rows.Close()
 	}
-	if !st.Shared.UpToDate || !slices.Equal(behind, []string{"b"}) {
-		t.Fatalf("status: %+v", st)
-	}
-	// Plain text, not a terminal: one line per tenant, no progress bar.
-	out = c.mustRun(exitOK, "migrate", "all", "--except", "b")
-	if strings.Contains(out, "\r") || !strings.Contains(out, "ok   (shared)") || !strings.Contains(out, "3 tenant(s) ok") {
-		t.Fatalf("migrate all --except b:\n%q", out)
-	}
-	c.mustRun(exitOK, "rollback", "tenants", "--steps", "1", "--only", "a")
-	if s := decode[statusDoc](t, c.mustRun(exitOK, "status", "--json", "--only", "a")); len(s.Tenants) != 1 || s.Tenants[0].Version != 1 {
-		t.Fatalf("after rollback: %+v", s)
-	}
-
-	c.mustRun(exitOK, "tenants", "rename", "d", "e")
-	c.mustRun(exitFailure, "tenants", "rename", "d", "f")
-	c.mustRun(exitOK, "tenants", "check")
-	if _, err := c.db.Exec("CREATE SCHEMA " + tenantpath.QuoteIdentifier(c.prefix+"stray")); err != nil {
-		t.Fatal(err)
-	}
-	chk := decode[map[string]any](t, c.mustRun(exitFailure, "tenants", "check", "--json"))
-	if chk["ok"] != false || !strings.Contains(c.mustRun(exitFailure, "tenants", "check"), c.prefix+"stray") {
-		t.Fatalf("check: %v", chk)
-	}
-	c.mustRun(exitOK, "tenants", "drop", "--yes", "e")
-	list = decode[map[string][]string](t, c.mustRun(exitOK, "tenants", "list", "--json"))
-	if !slices.Equal(list["tenants"], []string{"a", "b", "c"}) {
-		t.Fatalf("list after drop: %v", list)
-	}
-	c.mustRun(exitFailure, "tenants", "drop", "--yes", "e")
-}
-
-func TestSharedFailureExitCode(t *testing.T) {
-	c := newCLI(t)
-	c.mustRun(exitOK, "migrate", "all")
-	c.mustRun(exitOK, "tenants", "create", "x")
-	c.write("migrations/0002_bad.sql", "-- +goose Up\nSELECT 1/0;\n")
-	c.write("tenant_migrations/0002_n.up.sql", "ALTER TABLE users ADD COLUMN n int;\n")
-	code, out, errs := c.run("migrate", "all")
-	if code != exitFailure || !strings.Contains(errs, "no tenant was migrated") || !strings.Contains(out, "FAIL (shared)") {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
-	}
-	// An unparsable file fails before anything runs.
-	c.write("tenant_migrations/notes.sql", "SELECT 1;\n")
-	if code, _, errs := c.run("migrate", "tenants"); code != exitFailure || !strings.Contains(errs, "notes.sql") {
-		t.Fatalf("bad file: exit %d, %s", code, errs)
-	}
-}
-
-func TestTenantsQuery(t *testing.T) {
-	c := newCLI(t)
-	c.mustRun(exitOK, "migrate", "shared")
-	orgs := tenantpath.QuoteIdentifier(c.prefix+"shared") + ".organisations"
-	if _, err := c.db.Exec("INSERT INTO " + orgs + " VALUES ('p'), ('q')"); err != nil {
-		t.Fatal(err)
-	}
-	q := "SELECT id FROM " + orgs
-	c.mustRun(exitOK, "tenants", "create", "p", "q", "--tenants-query", q)
-	list := decode[map[string][]string](t, c.mustRun(exitOK, "tenants", "list", "--json", "--tenants-query", q))
-	if !slices.Equal(list["tenants"], []string{"p", "q"}) {
-		t.Fatalf("list: %v", list)
-	}
-	c.write("tenant_migrations/0002_n.up.sql", "ALTER TABLE users ADD COLUMN n int;\n")
-	doc := decode[map[string]any](t, c.mustRun(exitOK, "migrate", "tenants", "--json", "--tenants-query", q))
-	if ts, _ := doc["tenants"].([]any); len(ts) != 2 {
-		t.Fatalf("migrate: %v", doc)
-	}
-}
-
-func TestProgressOutput(t *testing.T) {
-	f, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if isTerminal(f) || isTerminal(&bytes.Buffer{}) {
-		t.Fatal("a file or a buffer taken for a terminal")
-	}
-	if dev, err := os.Open(os.DevNull); err == nil {
-		defer dev.Close()
-		if !isTerminal(dev) { // a character device, as a terminal is
-			t.Fatal("character device not detected")
-		}
-	}
-
-	var tty bytes.Buffer
-	p := &printer{w: &tty, tty: true}
-	for i := 1; i <= 4; i++ {
-		r := migrator.Result{Tenant: strconv.Itoa(i), Schema: "org_" + strconv.Itoa(i)}
-		if i == 2 {
-			r.Err = errors.New("boom")
-		}
-		p.progress(migrator.Progress{Done: i, Total: 4, Failed: min(i/2, 1), Last: r})
-	}
-	out := tty.String()
-	if !strings.HasPrefix(out, "\r[") || !strings.Contains(out, "4/4 tenants, 1 failed") || !strings.HasSuffix(out, "\n") {
-		t.Fatalf("terminal progress: %q", out)
-	}
-
-	var plain bytes.Buffer
-	p = &printer{w: &plain}
-	p.progress(migrator.Progress{Done: 1, Total: 2, Last: migrator.Result{Tenant: "a", Schema: "org_a", From: 1, To: 2}})
-	p.progress(migrator.Progress{Done: 2, Total: 2, Failed: 1, Last: migrator.Result{Tenant: "b", Schema: "org_b", Err: errors.New("boom")}})
-	if got := plain.String(); strings.Contains(got, "\r") || !strings.Contains(got, "ok   a (org_a): 1 -> 2") || !strings.Contains(got, "FAIL b (org_b): boom") {
-		t.Fatalf("plain progress: %q", got)
-	}
+	return out
 }
