@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -101,7 +102,10 @@ func testUsageErrors(t *testing.T, bin string) {
 	if code != exitUsage || !strings.Contains(errs, "DATABASE_URL") {
 		t.Errorf("no database: exit %d, stderr %q", code, errs)
 	}
-	code, _, errs = runBinary(t, bin, nil, "--database-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "tenants", "list")
+	if err := os.Mkdir(filepath.Join(dir, "tenant_migrations"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runBinary(t, bin, nil, "--dir", dir, "--database-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "tenants", "list")
 	if code != exitFailure || !strings.Contains(errs, "127.0.0.1") {
 		t.Errorf("unreachable server: exit %d, want %d (stderr %q)", code, exitFailure, errs)
 	}
