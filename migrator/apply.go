@@ -136,12 +136,20 @@ func (m *Migrator) applyEach(ctx context.Context, conn *sql.Conn, schema string,
 }
 
 // applyGo runs a Go migration and its version row change in a transaction.
+// The migration's statements run with ctx, so a cancellation stops them;
+// the transaction itself is not bound to ctx, so a cancellation that lands
+// while COMMIT is on its way cannot report a migration as failed that the
+// server committed (database/sql and pgx would abort the COMMIT's wait
+// and return the context's error either way).
 func (m *Migrator) applyGo(ctx context.Context, conn *sql.Conn, schema string, mig *migration, down bool, start time.Time) error {
 	fn := mig.up
 	if down {
 		fn = mig.down
 	}
-	tx, err := conn.BeginTx(ctx, nil)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return err
 	}

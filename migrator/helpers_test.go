@@ -282,6 +282,21 @@ func sortedIDs(ids []string) []string {
 // locksHeld counts the migrator's advisory locks held on this test's
 // schemas (the key is hashtextextended('tenantpath.migrator:' || schema, 0),
 // which pg_locks shows split into classid, the high half, and objid).
+// waitLocksReleased fails the test unless the tenants' advisory locks are
+// all released within a few seconds: a backend whose connection was
+// discarded (after a cancellation, say) gives its locks back as it exits,
+// which may be a moment after its client closed it.
+func (e *env) waitLocksReleased() {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.locksHeld() != 0 {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d advisory locks left", e.locksHeld())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (e *env) locksHeld() int {
 	e.t.Helper()
 	return e.count(`

@@ -264,9 +264,7 @@ func TestCancelAndPoolHygiene(t *testing.T) {
 			t.Errorf("tenant %s: err %v, versions %v", r.Tenant, r.Err, got)
 		}
 	}
-	if n := e.locksHeld(); n != 0 {
-		t.Fatalf("%d advisory locks left", n)
-	}
+	e.waitLocksReleased()
 	assertPoolClean(t, e)
 	// The rest can be finished later.
 	if _, err := m.MigrateTenants(context.Background()); err != nil {
@@ -371,15 +369,7 @@ func TestKilledConnectionFailsOnlyItsTenant(t *testing.T) {
 	if got := e.versions(e.schema("1")); !equal(got, []int64{1, 2}) {
 		t.Fatalf("tenant 1 at %v", got)
 	}
-	// The terminated backend gives its locks back as it exits, which may
-	// be a moment after its client saw the error.
-	deadline := time.Now().Add(5 * time.Second)
-	for e.locksHeld() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d advisory locks left", e.locksHeld())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.waitLocksReleased()
 	assertPoolClean(t, e)
 }
 
