@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+
+	"github.com/tenantpath/tenantpath/internal/wire"
 )
 
 // statement is one Exec or Query call, on the connection or on one of its
@@ -25,26 +27,40 @@ func (c *conn) run(ctx context.Context, st *statement) (driver.Result, driver.Ro
 	if err != nil {
 		return nil, nil, err
 	}
-	switch {
-	case c.tx != nil:
-		err = c.tx.admit(ctx, want)
-	case c.pooled(want):
-		return c.runPooled(ctx, want, st)
-	default:
-		err = c.ensurePath(ctx, want)
+	if c.pooled(want) {
+		if st.effect&effectEndTx != 0 {
+			// The statement's own transaction carries its path; SQL
+			// after a COMMIT in it would run outside, on no tenant's
+			// path, on whichever server connection the pooler picks.
+			return nil, nil, &PooledTxControlError{Scope: want, Query: st.text}
+		}
+		if c.wire == nil || !wire.Carriable(st.text) {
+			return c.runPooled(ctx, want, st)
+		}
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	res, rows, err := c.send(ctx, st)
+	res, rows, err := c.attempt(ctx, want, st)
 	if err != nil && c.mayRetry(err, st) {
-		res, rows, err = c.send(ctx, st)
+		c.settle() // the failed attempt may have undone a carried switch
+		res, rows, err = c.attempt(ctx, want, st)
 	}
 	if errors.Is(err, driver.ErrBadConn) && c.refusedUnsent(ctx, err) {
 		return nil, nil, busyError(want, err)
 	}
 	c.observe(want, st.effect)
 	return res, rows, c.explain(err, want)
+}
+
+// attempt puts the statement on want's path and sends it once.
+func (c *conn) attempt(ctx context.Context, want Scope, st *statement) (driver.Result, driver.Rows, error) {
+	armed, err := c.pathFor(ctx, want, st.text)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, rows, err := c.send(ctx, st)
+	if armed {
+		err = c.landed(err)
+	}
+	return res, rows, err
 }
 
 // send hands the statement to the base driver as it is.

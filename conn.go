@@ -5,6 +5,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+
+	"github.com/tenantpath/tenantpath/internal/wire"
 )
 
 // conn wraps one connection of the base driver. database/sql never uses a
@@ -22,6 +24,15 @@ type conn struct {
 	on Scope
 
 	tx *tx // the open transaction, if any
+
+	// wire, when the base connection runs over one, carries switches in
+	// the same write as the statement (carry.go) and brings the server's
+	// reports of search_path (report.go).
+	wire        *wire.Conn
+	armed       armed  // the switch armed for the next request
+	carried     bool   // a carried switch ran: settle when its transaction ends
+	basePath    string // the search_path the server reported at connect
+	reportsSeen uint64 // the server's reports already compared
 
 	// bad is set when the connection's state can no longer be trusted
 	// (a switch failed or was interrupted). The pool then discards it.
@@ -45,17 +56,29 @@ var (
 	_ driver.NamedValueChecker  = (*conn)(nil)
 )
 
-func newConn(inner driver.Conn, cfg *config) *conn {
+func newConn(inner driver.Conn, cfg *config, w *wire.Conn) *conn {
 	// A fresh connection is not necessarily on its base path: a session
 	// pooler without a reset query hands out server connections as the
 	// previous client left them. Its first call therefore always switches
 	// (a call for the base path sends RESET).
-	return &conn{inner: inner, cfg: cfg, on: Scope{Kind: pathUnknown}}
+	c := &conn{inner: inner, cfg: cfg, on: Scope{Kind: pathUnknown}, wire: w}
+	if w != nil {
+		c.basePath, c.reportsSeen = w.Reported()
+	}
+	return c
 }
 
 // wanted returns the scope a call asks for, with ScopeNone resolved: an
-// error, or the base path under AllowNoTenant. Nothing is sent.
+// error, or the base path under AllowNoTenant. Nothing is sent. It first
+// brings what the connection knows of its path up to date with what the
+// server said since the last call.
 func (c *conn) wanted(ctx context.Context) (Scope, error) {
+	if c.wire != nil {
+		c.settle()
+		if c.wire.Reports() != c.reportsSeen {
+			c.checkReport()
+		}
+	}
 	if c.bad {
 		// Nothing has run, so database/sql may retry on another connection.
 		return Scope{}, driver.ErrBadConn
@@ -70,22 +93,11 @@ func (c *conn) wanted(ctx context.Context) (Scope, error) {
 	return want, nil
 }
 
-// ensurePath makes the connection's search_path the one want names, outside
-// a transaction. On the same-tenant path it only compares two scopes.
-func (c *conn) ensurePath(ctx context.Context, want Scope) error {
-	if c.cfg.txPooling || c.on == want || (want.Kind == ScopeBase && c.on.Kind == pathUser) {
-		// Transaction pooling: calls for the base path run as they are,
-		// session state means nothing there.
-		return nil
-	}
-	return c.switchTo(ctx, want)
-}
-
 // switchTo sets the path for want in one round trip. A tenant's switch is a
 // single SELECT that calls set_config only if the schema exists, so an
 // unknown tenant leaves the path untouched and is reported as such.
 func (c *conn) switchTo(ctx context.Context, want Scope) error {
-	query, schema, err := c.cfg.switchQuery(want, false)
+	query, schema, err := c.cfg.switchQuery(want, false, alone)
 	if err != nil {
 		return err
 	}
@@ -194,19 +206,21 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		return nil, err
 	}
 	var st driver.Stmt
-	switch {
-	case c.tx != nil:
-		if err = c.tx.admit(ctx, want); err == nil {
-			st, err = prepareInner(ctx, c.inner, query)
-		}
-	case c.pooled(want):
+	if c.pooled(want) && c.wire == nil {
 		st, err = c.preparePooled(ctx, want, query)
-	default:
-		if err = c.ensurePath(ctx, want); err == nil {
+	} else {
+		var armed bool
+		if armed, err = c.pathFor(ctx, want, query); err == nil {
 			st, err = prepareInner(ctx, c.inner, query)
+			if armed {
+				err = c.landed(err)
+			}
 		}
 	}
 	if err != nil {
+		if st != nil {
+			st.Close()
+		}
 		return nil, err
 	}
 	return &stmt{conn: c, inner: st, query: query, effect: sqlEffects(query)}, nil
@@ -222,14 +236,25 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		return nil, err
 	}
 	var inner driver.Tx
-	if c.cfg.txPooling {
+	if c.cfg.txPooling && c.wire == nil {
 		inner, err = c.beginPooled(ctx, want, opts)
-	} else if err = c.ensurePath(ctx, want); err == nil {
-		// The path is applied before BEGIN, never inside: no ROLLBACK or
-		// ROLLBACK TO SAVEPOINT can then undo it behind our back.
-		inner, err = beginInner(ctx, c.inner, opts)
+	} else {
+		// The path is applied before BEGIN, or carried in the same write
+		// as BEGIN, never later: no ROLLBACK TO SAVEPOINT can undo it,
+		// and a carried switch undone by the transaction's ROLLBACK is
+		// noticed when it ends (settle).
+		var armed bool
+		if armed, err = c.pathFor(ctx, want, "BEGIN"); err == nil {
+			inner, err = beginInner(ctx, c.inner, opts)
+			if armed {
+				err = c.landed(err)
+			}
+		}
 	}
 	if err != nil {
+		if inner != nil {
+			inner.Rollback()
+		}
 		return nil, err
 	}
 	c.tx = &tx{conn: c, inner: inner, scope: want}

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ func TestUserPathChangesAreNoticed(t *testing.T) {
 			"DISCARD ALL",
 			"SET SESSION ROLE NONE",
 		} {
-			if q == "DISCARD ALL" && bd.Name == "pgx" {
+			if q == "DISCARD ALL" && strings.HasPrefix(bd.Name, "pgx") {
 				continue // it also drops pgx's cached prepared statements, which pgx cannot survive
 			}
 			conn, err := db.Conn(ctx)

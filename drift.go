@@ -46,17 +46,29 @@ func isPlanChanged(err error) bool {
 }
 
 // mayRetry reports whether a failed statement may run once more: only
-// when the server provably refused it before executing any of it, so
-// nothing it does can happen twice. That is the case outside a transaction
-// for a cached plan whose result type changed (pgx caches statements per
-// connection; it drops the failed one, so the retry is prepared afresh on
-// the current path): PostgreSQL raises that error only when it revalidates
-// a plan before running it, and the text is one statement, so nothing
-// before it in the same string ran. Other errors, such as an operator that
-// does not exist (42883), can also be raised half-way through a run (inside
-// a function, after a nextval or an INSERT), and are never retried.
+// outside a transaction, and only when the server provably refused it
+// before executing any of it, so nothing it does can happen twice. pgx
+// drops a cached statement that failed, so the retry is prepared afresh on
+// the current path.
+//
+// Over a wire (tenantpgx) the proof is in the protocol: the error came
+// before the server bound the statement (it refuses a cached plan that no
+// longer fits then, with 0A000 for a changed result type or 42883 for a
+// parameter typed with another tenant's enum). Without it, only a cached
+// plan whose result type changed is retried, when the text is one
+// statement: PostgreSQL raises that error only when it revalidates a plan
+// before running it, and nothing before it in the same string ran. An
+// operator that does not exist (42883) can also be raised half-way through
+// a run (inside a function, after a nextval or an INSERT), so it is then
+// never retried.
 func (c *conn) mayRetry(err error, st *statement) bool {
-	return c.tx == nil && isPlanChanged(err) && singleStatement(st.text)
+	if c.tx != nil {
+		return false
+	}
+	if c.wire != nil && c.wire.RefusedBeforeBind() {
+		return isPlanChanged(err) || sqlState(err) == "42883"
+	}
+	return isPlanChanged(err) && singleStatement(st.text)
 }
 
 // singleStatement reports whether query holds at most one statement.

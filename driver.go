@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+
+	"github.com/tenantpath/tenantpath/internal/wire"
 )
 
 // Option configures the driver. Options are checked when the connector or
@@ -21,7 +23,7 @@ type config struct {
 	maxTenants    int
 
 	// Precomputed: they do not depend on the tenant.
-	sharedQuery, sharedLocalQuery, baseQuery string
+	sharedQuery, sharedLocalQuery, baseQuery, baseCarried string
 }
 
 // WithNaming sets how tenant ids map to schema names and which shared schemas
@@ -132,7 +134,8 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	c.sharedQuery = c.sharedSwitch(false)
 	c.sharedLocalQuery = c.sharedSwitch(true)
-	c.baseQuery = c.baseSwitch()
+	c.baseQuery = c.baseSwitch(alone)
+	c.baseCarried = c.baseSwitch(carried)
 	return c, nil
 }
 
@@ -179,7 +182,11 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(inner, c.cfg), nil
+	var w *wire.Conn
+	if src, ok := c.base.(carrierSource); ok {
+		w = src.CarrierFor(inner)
+	}
+	return newConn(inner, c.cfg, w), nil
 }
 
 // Driver returns the wrapping driver.
@@ -233,7 +240,7 @@ func (d *Driver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(inner, d.cfg), nil
+	return newConn(inner, d.cfg, nil), nil
 }
 
 // OpenConnector returns a [Connector] over base's connector for name, or, if

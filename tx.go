@@ -24,6 +24,9 @@ type tx struct {
 	// statements outside it, where a transaction-scoped path would not
 	// hold, so calls for a tenant or the shared scope are refused.
 	ended bool
+	// doubt, when set, says why the path can no longer be vouched for (the
+	// server reported another one): tenant calls are refused.
+	doubt string
 	// touched remembers that the path was ever in doubt, for savepoint
 	// rollbacks and for the connection's state afterwards.
 	touched bool
@@ -43,6 +46,9 @@ func (t *tx) admit(ctx context.Context, want Scope) error {
 	if t.ended {
 		return &TenantMismatchError{Tx: t.scope, Call: want, Doubt: "its own SQL may have ended"}
 	}
+	if t.doubt != "" {
+		return &TenantMismatchError{Tx: t.scope, Call: want, Doubt: t.doubt}
+	}
 	if t.pathInDoubt {
 		return t.reassert(ctx)
 	}
@@ -53,7 +59,7 @@ func (t *tx) admit(ctx context.Context, want Scope) error {
 // transaction only. Whatever happens, the connection's path counts as
 // unknown once the transaction ends (touched is set).
 func (t *tx) reassert(ctx context.Context) error {
-	query, schema, err := t.conn.cfg.switchQuery(t.scope, true)
+	query, schema, err := t.conn.cfg.switchQuery(t.scope, true, alone)
 	if err != nil {
 		return err
 	}
@@ -94,6 +100,9 @@ func (t *tx) Rollback() error {
 func (t *tx) end() {
 	c := t.conn
 	c.tx = nil
+	if c.wire != nil {
+		c.settle() // a switch carried with BEGIN is undone by ROLLBACK
+	}
 	if t.touched {
 		c.userChangedPath(t.scope.Kind)
 	}

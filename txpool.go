@@ -18,7 +18,7 @@ func (c *conn) pooled(want Scope) bool {
 // beginPooled begins a transaction and sets want's path (and role) for that
 // transaction alone.
 func (c *conn) beginPooled(ctx context.Context, want Scope, opts driver.TxOptions) (driver.Tx, error) {
-	query, schema, err := c.cfg.switchQuery(want, true)
+	query, schema, err := c.cfg.switchQuery(want, true, alone)
 	if err != nil {
 		return nil, err
 	}
@@ -41,13 +41,10 @@ func (c *conn) rollbackPooled(t driver.Tx) {
 	}
 }
 
-// runPooled runs a statement in a transaction of its own. Its SQL must not
-// end that transaction: the rest of it would run outside, on no tenant's
-// path, so such SQL is refused before anything is sent.
+// runPooled runs a statement in a transaction of its own, when its switch
+// cannot be carried in the same write (an implicit transaction does the
+// same in one round trip).
 func (c *conn) runPooled(ctx context.Context, want Scope, st *statement) (driver.Result, driver.Rows, error) {
-	if st.effect&effectEndTx != 0 {
-		return nil, nil, &PooledTxControlError{Scope: want, Query: st.text}
-	}
 	t, err := c.beginPooled(ctx, want, driver.TxOptions{})
 	if err != nil {
 		return nil, nil, err

@@ -13,7 +13,9 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"net"
 	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/tenantpgx"
 )
 
 // Driver opens a connector of one real PostgreSQL driver.
@@ -50,6 +53,19 @@ var PGX = Driver{"pgx", func(t testing.TB, dsn string, txPooler bool) driver.Con
 	return stdlib.GetConnector(*cfg)
 }}
 
+// PGXWire is pgx through tenantpgx.GetConnector: the switch travels in the
+// same network write as the statement.
+var PGXWire = Driver{"pgx-wire", func(t testing.TB, dsn string, txPooler bool) driver.Connector {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if txPooler {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+	return tenantpgx.GetConnector(*cfg)
+}}
+
 // PQ is lib/pq.
 var PQ = Driver{"pq", func(t testing.TB, dsn string, txPooler bool) driver.Connector {
 	if txPooler {
@@ -63,7 +79,7 @@ var PQ = Driver{"pq", func(t testing.TB, dsn string, txPooler bool) driver.Conne
 }}
 
 // Drivers lists every base driver the tests run against.
-var Drivers = []Driver{PGX, PQ}
+var Drivers = []Driver{PGX, PGXWire, PQ}
 
 // ForEachDriver runs fn once per base driver, as a subtest named after it.
 func ForEachDriver(t *testing.T, fn func(t *testing.T, d Driver)) {
@@ -234,4 +250,38 @@ func TenantIDs(n int) []string {
 		ids[i] = fmt.Sprint(100 + i)
 	}
 	return ids
+}
+
+// WireWrites opens a tenantpgx connector on dsn whose connections count
+// the writes they make to the network: with the carrier, a call that
+// switches and its statement are one write, one round trip.
+func WireWrites(t testing.TB, dsn string, configure func(*pgx.ConnConfig)) (driver.Connector, *atomic.Int64) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if configure != nil {
+		configure(cfg)
+	}
+	writes := new(atomic.Int64)
+	dial := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: c, writes: writes}, nil
+	}
+	return tenantpgx.GetConnector(*cfg), writes
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }

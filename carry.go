@@ -1,0 +1,136 @@
+package tenantpath
+
+import (
+	"context"
+	"database/sql/driver"
+
+	"github.com/tenantpath/tenantpath/internal/wire"
+)
+
+// Carrying the switch in the same write as the statement it precedes
+// (package internal/wire), for base connections that allow it: pgx through
+// tenantpgx.GetConnector. A call that needs a switch then costs one round
+// trip instead of two.
+
+// carrierSource is implemented by base connectors of this module whose
+// connections run over a wire.Conn. Only code of this module can name
+// wire.Conn, so nothing else implements it.
+type carrierSource interface {
+	CarrierFor(driver.Conn) *wire.Conn
+}
+
+// armed is the switch a connection has armed for its next request.
+type armed struct {
+	want   Scope
+	schema string
+	local  bool
+}
+
+// pathFor makes sure a statement (text) runs on want's path: inside a
+// transaction it admits the call; otherwise it arms a switch to travel
+// with the statement, or sends one alone, or does nothing when the
+// connection is there already. It reports whether it armed one: the
+// caller must then call landed once the statement has been sent.
+func (c *conn) pathFor(ctx context.Context, want Scope, text string) (bool, error) {
+	switch {
+	case c.tx != nil:
+		return false, c.tx.admit(ctx, want)
+	case c.cfg.txPooling:
+		if want.Kind == ScopeBase || c.wire == nil {
+			return false, nil // run as it is, or wrapped by the caller
+		}
+		return c.carry(ctx, want, true)
+	case c.on == want || (want.Kind == ScopeBase && c.on.Kind == pathUser):
+		return false, nil
+	case c.wire != nil && c.wire.InFailedBlock():
+		// A transaction begun by hand failed: the server refuses all but
+		// the statement that ends it, whatever the path, and would refuse
+		// a switch too, which would take that statement down with it.
+		// The path stays unknown; the call after it switches.
+		return false, nil
+	case c.wire != nil && wire.Carriable(text):
+		return c.carry(ctx, want, false)
+	}
+	return false, c.switchTo(ctx, want)
+}
+
+// carry arms the switch to want's path (for the transaction only, with
+// local) on the wire, or sends it alone when it cannot be carried.
+func (c *conn) carry(ctx context.Context, want Scope, local bool) (bool, error) {
+	query, schema, err := c.cfg.switchQuery(want, local, carried)
+	if err != nil {
+		return false, err
+	}
+	if query == "" {
+		if local {
+			return false, nil
+		}
+		return false, c.switchTo(ctx, want)
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	c.wire.Arm(query, local)
+	c.armed = armed{want: want, schema: schema, local: local}
+	return true, nil
+}
+
+// landed records what became of an armed switch once the statement it went
+// with has been sent (err is the statement's error), and returns the
+// call's error: the switch's own failure replaces the statement's.
+func (c *conn) landed(err error) error {
+	a := c.armed
+	c.armed = armed{}
+	if !c.wire.Disarm() {
+		return err // the base driver sent nothing: nothing changed
+	}
+	switch c.wire.Fate() {
+	case wire.FateRefused:
+		return c.refused(a, err)
+	case wire.FateLost:
+		c.bad, c.on = true, Scope{Kind: pathUnknown}
+		return err
+	}
+	if !a.local {
+		// The switch ran. Whether it holds depends on how the
+		// transaction it ran in ends; settle finds out.
+		c.on, c.carried = a.want, true
+		if a.want.Kind == ScopeTenant {
+			c.served(a.want.Tenant)
+		}
+	}
+	return err
+}
+
+// refused handles a switch the server refused: the statement never ran and
+// its error is the switch's.
+func (c *conn) refused(a armed, err error) error {
+	switch sqlState(err) {
+	case "3F000", "42704": // no such schema, no such role
+		if c.on == a.want {
+			// The schema went away under a path the connection still
+			// has: calls for it must not run there.
+			c.on = Scope{Kind: pathUnknown}
+		}
+		return &UnknownTenantError{Tenant: a.want.Tenant, Schema: a.schema}
+	}
+	c.bad, c.on = true, Scope{Kind: pathUnknown}
+	return &SwitchError{Scope: a.want, Err: err}
+}
+
+// settle applies what became of the last carried switch, once the
+// transaction it ran in has ended: a rollback undid it.
+func (c *conn) settle() {
+	if !c.carried {
+		return
+	}
+	switch c.wire.Fate() {
+	case wire.FatePending:
+		return // its transaction is still open: the path is in place
+	case wire.FateUndone:
+		c.on = Scope{Kind: pathUnknown}
+	case wire.FateLost:
+		c.bad, c.on = true, Scope{Kind: pathUnknown}
+	}
+	c.carried = false
+}
