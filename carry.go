@@ -40,7 +40,8 @@ func (c *conn) pathFor(ctx context.Context, want Scope, text string) (bool, erro
 			return false, nil // run as it is, or wrapped by the caller
 		}
 		return c.carry(ctx, want, true)
-	case c.on == want || (want.Kind == ScopeBase && c.on.Kind == pathUser):
+	case c.on == want && (want.Kind != ScopeTenant || c.trusted()),
+		want.Kind == ScopeBase && c.on.Kind == pathUser:
 		return false, nil
 	case c.wire != nil && c.wire.InFailedBlock():
 		// A transaction begun by hand failed: the server refuses all but
@@ -97,6 +98,7 @@ func (c *conn) landed(err error) error {
 		c.on, c.carried = a.want, true
 		if a.want.Kind == ScopeTenant {
 			c.served(a.want.Tenant)
+			c.pathSet()
 		}
 	}
 	return err

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tenantpath/tenantpath/internal/wire"
 )
@@ -37,6 +38,11 @@ type conn struct {
 	// bad is set when the connection's state can no longer be trusted
 	// (a switch failed or was interrupted). The pool then discards it.
 	bad bool
+
+	// setAt and epoch say when, and in which SchemasChanged epoch, the
+	// tenant path in on was set (recheck.go).
+	setAt time.Time
+	epoch uint64
 
 	// retired is set once the connection has served cfg.maxTenants
 	// distinct tenants (counted in tenants); the pool then closes it.
@@ -129,6 +135,7 @@ func (c *conn) switchTo(ctx context.Context, want Scope) error {
 	c.on = want
 	if want.Kind == ScopeTenant {
 		c.served(want.Tenant)
+		c.pathSet()
 	}
 	return nil
 }

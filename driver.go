@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/tenantpath/tenantpath/internal/wire"
 )
@@ -21,6 +22,7 @@ type config struct {
 	txPooling     bool
 	roleFor       func(schema string) string
 	maxTenants    int
+	recheck       time.Duration
 
 	// Precomputed: they do not depend on the tenant.
 	sharedQuery, sharedLocalQuery, baseQuery, baseCarried string
@@ -123,7 +125,7 @@ func MaxTenantsPerConn(n int) Option {
 }
 
 func newConfig(opts []Option) (*config, error) {
-	c := &config{}
+	c := &config{recheck: DefaultRecheck}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err
