@@ -257,3 +257,103 @@ func TestForEachTenantLocks(t *testing.T) {
 		t.Fatalf("the drop finished (%v) before the work in its tenant (%v)", dropped, finished)
 	}
 }
+
+// QueryTenants streams every tenant's rows, each naming its tenant, scans
+// them as database/sql does, reports failing tenants after the rows, and
+// gives back every connection and lock when closed early.
+func TestQueryTenants(t *testing.T) {
+	e, m := fleetWorld(t)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b"} {
+		e.exec(fmt.Sprintf("INSERT INTO %s.users (email) SELECT '%s' || g || '@example.com' FROM generate_series(1, 50) g",
+			tenantpath.QuoteIdentifier(e.schema(id)), id))
+	}
+	rows, err := m.QueryTenants(ctx, "SELECT id, email FROM users WHERE id > $1 ORDER BY id", []any{0},
+		migrator.Except("bystander"), migrator.Workers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for rows.Next() {
+		var id int64
+		var email string
+		if err := rows.Scan(&id, &email); err != nil {
+			t.Fatal(err)
+		}
+		if cols, err := rows.Columns(); err != nil || !slices.Equal(cols, []string{"id", "email"}) {
+			t.Fatalf("columns %v, %v", cols, err)
+		}
+		got[rows.Tenant()] = append(got[rows.Tenant()], email)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	for id, want := range map[string]int{"a": 51, "b": 51, "c": 1} {
+		if len(got[id]) != want || !strings.HasPrefix(got[id][0], id) || !strings.HasPrefix(got[id][want-1], id) {
+			t.Errorf("tenant %s: %d rows (%v…), want %d of its own", id, len(got[id]), got[id][:min(2, len(got[id]))], want)
+		}
+	}
+	if r := rows.Results(); len(r) != 3 || r[1].Tenant != "b" {
+		t.Fatalf("results %+v", r)
+	}
+
+	// One tenant whose table is gone fails; the others' rows still come.
+	e.exec("DROP TABLE " + tenantpath.QuoteIdentifier(e.schema("c")) + ".posts")
+	rows, err = m.QueryTenants(ctx, "SELECT u.email FROM users u LEFT JOIN posts p ON p.user_id = u.id", nil,
+		migrator.ContinueOnError(), migrator.Workers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for rows.Next() {
+		if t := rows.Tenant(); len(order) == 0 || order[len(order)-1] != t {
+			order = append(order, t)
+		}
+	}
+	var perr *migrator.PartialError
+	if !errors.As(rows.Err(), &perr) || !slices.Equal(perr.FailedTenants(), []string{"c"}) {
+		t.Fatalf("Err = %v", rows.Err())
+	}
+	if !slices.Equal(order, []string{"a", "b", "bystander"}) {
+		t.Fatalf("with one worker the tenants came in the order %v", order)
+	}
+	rows.Close()
+
+	// Closed early: the workers stop and give everything back.
+	rows, err = m.QueryTenants(ctx, "SELECT email FROM users", nil, migrator.Only("a", "b"), migrator.Workers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatal("no first row")
+	}
+	if err := rows.Close(); err != nil || rows.Err() != nil || rows.Next() {
+		t.Fatalf("after Close: %v, %v", err, rows.Err())
+	}
+	if err := rows.Scan(new(string)); err == nil {
+		t.Fatal("Scan after Close succeeded")
+	}
+	// A statement interrupted by Close had its connection closed; its lock
+	// goes when the server ends that session, which it notices at once.
+	e.waitNoLocks()
+	if in := e.db.Stats().InUse; in != 0 {
+		t.Fatalf("%d connections still in use after Close", in)
+	}
+	if _, err := m.QueryTenants(ctx, "SELECT 1", nil, migrator.Workers(0)); err == nil {
+		t.Fatal("Workers(0) accepted")
+	}
+}
+
+// waitNoLocks waits up to five seconds for the migrator's advisory locks on
+// this test's schemas to be gone.
+func (e *env) waitNoLocks() {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for n := e.locksHeld(); n != 0; n = e.locksHeld() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d advisory locks still held", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

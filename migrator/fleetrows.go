@@ -186,7 +186,9 @@ func (r *TenantRows) finished() bool {
 // Close stops the run if it is still going (tenants not finished are
 // rolled back, those not started are not run), waits for its workers to
 // give back their connections and locks, and returns nil. Calling it again
-// does nothing.
+// does nothing. Stopping works by cancelling the run's context: a
+// statement it interrupts has its connection closed by the driver, and the
+// server ends that session, releasing its lock, as soon as it notices.
 func (r *TenantRows) Close() error {
 	if r.closed {
 		return nil
