@@ -357,3 +357,26 @@ func (e *env) waitNoLocks() {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Check reports a shared table named like tenants' tables (hole 7 of issue
+// 9): a tenant that loses its own reads the shared one without an error.
+func TestCheckShadowed(t *testing.T) {
+	e, m := fleetWorld(t) // its shared schema has a users table
+	ctx := context.Background()
+	e.exec("CREATE VIEW " + tenantpath.QuoteIdentifier(e.shared()) + ".posts AS SELECT 1 AS id")
+	e.exec("CREATE TABLE " + tenantpath.QuoteIdentifier(e.shared()) + ".plans (id int)") // no tenant has plans
+	e.exec("CREATE TABLE " + tenantpath.QuoteIdentifier(e.schema("a")) + ".extra (id int)")
+	rep, err := m.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []migrator.ShadowedTable{{Schema: e.shared(), Table: "posts", Tenants: 4}, {Schema: e.shared(), Table: "users", Tenants: 4}}
+	if !slices.Equal(rep.Shadowed, want) || rep.OK() {
+		t.Fatalf("Shadowed = %+v (OK %v), want %+v", rep.Shadowed, rep.OK(), want)
+	}
+	e.exec("DROP VIEW " + tenantpath.QuoteIdentifier(e.shared()) + ".posts")
+	e.exec("DROP TABLE " + tenantpath.QuoteIdentifier(e.shared()) + ".users")
+	if rep, err := m.Check(ctx); err != nil || !rep.OK() || len(rep.Shadowed) != 0 {
+		t.Fatalf("after renaming: %+v, %v", rep, err)
+	}
+}
