@@ -31,7 +31,7 @@ func (m *Migrator) createIn(ctx context.Context, tx *sql.Tx, t target) error {
 	fmt.Fprintf(&sc.b, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s;\n",
 		tenantpath.QuoteIdentifier(t.schema), t.path, m.createVersionTableSQL(t.schema))
 	for _, mig := range m.tenant.list {
-		if t.limit > 0 && mig.Version > t.limit {
+		if t.limit != 0 && mig.Version > t.limit {
 			break
 		}
 		if mig.NoTx {

@@ -234,14 +234,20 @@ func (m *Migrator) Drop(ctx context.Context, tenant string) error {
 	if err != nil {
 		return err
 	}
+	return m.drop(ctx, t, m.cfg.beforeDrop)
+}
+
+// drop drops tenant t with before as its hook, logs it and tells the
+// watchers.
+func (m *Migrator) drop(ctx context.Context, t target, before func(context.Context, *sql.Tx, string) error) error {
 	if err := m.ensureRegistry(ctx); err != nil {
 		return err
 	}
-	if err := m.dropNow(ctx, t, m.cfg.beforeDrop); err != nil {
+	if err := m.dropNow(ctx, t, before); err != nil {
 		return err
 	}
 	m.logChange(ctx, "migrator: tenant dropped", t.tenant, t.schema)
-	m.watch.notify(tenant, false)
+	m.watch.notify(t.tenant, false)
 	return nil
 }
 

@@ -188,8 +188,8 @@ type target struct {
 	// being loaded): named with tenantpath.ReservedPrefix, never
 	// registered, never created by a run.
 	reserved bool
-	// limit, when positive, is the newest version to apply (an import
-	// builds its tenant at the archive's version).
+	// limit, when not 0, is the newest version to apply (an import builds
+	// its tenant at the archive's version; negative: none).
 	limit int64
 }
 

@@ -159,8 +159,8 @@ func (m *Migrator) listReserved(ctx context.Context, pattern string) ([]string, 
 }
 
 // buildReserved builds a reserved schema named prefix and a random suffix,
-// up to version limit (0: every migration), all or nothing, as Create
-// builds a tenant, and returns its name.
+// up to version limit (0: every migration, negative: none), all or nothing,
+// as Create builds a tenant, and returns its name.
 func (m *Migrator) buildReserved(ctx context.Context, prefix string, limit int64) (string, error) {
 	suffix := make([]byte, 6)
 	if _, err := rand.Read(suffix); err != nil {
@@ -230,11 +230,12 @@ func (m *Migrator) sparePattern() string { return likeEscape(m.sparePrefix()) + 
 func (m *Migrator) spareFingerprint() string { return m.historyFingerprint(0) }
 
 // historyFingerprint is the fingerprint (historyFingerprintSQL) of the
-// tenant migrations up to version limit (0: all), "" for none.
+// tenant migrations up to version limit (0: all, negative: none), "" for
+// none.
 func (m *Migrator) historyFingerprint(limit int64) string {
 	var versions []int64
 	for _, mig := range m.tenant.list {
-		if limit > 0 && mig.Version > limit {
+		if limit != 0 && mig.Version > limit {
 			break
 		}
 		versions = append(versions, mig.Version)
