@@ -321,3 +321,79 @@ func TestArchiveNeedsPgx(t *testing.T) {
 		t.Fatal("a refused import left a schema behind")
 	}
 }
+
+// Move copies a tenant to another fleet (here another naming and shared
+// schema in the same database, as another server would be), verifies the
+// counts, and drops the source only when asked; a row written to the
+// source meanwhile keeps the source.
+func TestMove(t *testing.T) {
+	ctx := context.Background()
+	e, m := archiveEnv(t)
+	src := e.migrator(archiveFS(), migrator.WithDrop(nil))
+	dstNaming := tenantpath.Naming{Prefix: e.prefix + "d_", Shared: []string{e.prefix + "dshared"}}
+	dst, err := migrator.New(e.db, archiveFS(), dstNaming)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.MigrateShared(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := m.Create(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		fillArchiveTenant(t, e, id, 64)
+	}
+	want := tenantDigest(t, e, "a")
+	if _, err := m.Move(ctx, "a", dst, migrator.DropSource()); !errors.Is(err, migrator.ErrDropDisabled) {
+		t.Fatalf("DropSource without WithDrop: %v", err)
+	}
+	rep, err := src.Move(ctx, "a", dst)
+	if err != nil || rep.Dropped || len(rep.Counts) != 2 || rep.Counts[0] != (migrator.TableCount{Table: "accounts", Archive: 41, Destination: 41, Source: 41}) {
+		t.Fatalf("Move = %+v, %v", rep, err)
+	}
+	moved := &env{t: t, db: e.db, prefix: e.prefix + "d_"}
+	got := tenantDigest(t, moved, "a")
+	got["fks"] = strings.ReplaceAll(got["fks"], e.prefix+"dshared.", e.prefix+"shared.") // plans is the destination's
+	if !mapsEqual(got, want) {
+		t.Fatalf("moved tenant differs:\n got %v\nwant %v", got, want)
+	}
+	if !e.schemaExists(e.schema("a")) {
+		t.Fatal("the source was dropped without DropSource")
+	}
+	if _, err := src.Move(ctx, "a", dst); !errors.Is(err, migrator.ErrTenantExists) {
+		t.Fatalf("second move: %v", err)
+	}
+
+	// A row added to the source between the export and the drop keeps it.
+	var once sync.Once
+	dst.Watch(func(tenant string, exists bool) {
+		once.Do(func() {
+			e.exec("INSERT INTO " + tenantpath.QuoteIdentifier(e.schema("b")) + ".accounts (email, plan) VALUES ('late', 'free')")
+		})
+	})
+	_, err = src.Move(ctx, "b", dst, migrator.DropSource())
+	var mm *migrator.MoveMismatchError
+	if !errors.As(err, &mm) || len(mm.Tables) != 1 || mm.Tables[0].Source != 42 || mm.Tables[0].Destination != 41 {
+		t.Fatalf("move with a late write: %v", err)
+	}
+	if !e.schemaExists(e.schema("b")) {
+		t.Fatal("the source was dropped although its counts changed")
+	}
+	e.exec("DELETE FROM " + tenantpath.QuoteIdentifier(e.schema("b")) + ".accounts WHERE email = 'late'")
+	if err := dst.Drop(ctx, "b"); !errors.Is(err, migrator.ErrDropDisabled) {
+		t.Fatal(err)
+	}
+	e.exec("DROP SCHEMA " + tenantpath.QuoteIdentifier(e.prefix+"d_b") + " CASCADE; DELETE FROM " +
+		tenantpath.QuoteIdentifier(e.prefix+"dshared") + ".tenantpath_tenants WHERE tenant = 'b'")
+	rep, err = src.Move(ctx, "b", dst, migrator.DropSource())
+	if err != nil || !rep.Dropped || e.schemaExists(e.schema("b")) {
+		t.Fatalf("move with DropSource: %+v, %v", rep, err)
+	}
+	if ids, _ := m.List(ctx); !slices.Equal(ids, []string{"a"}) {
+		t.Fatalf("source tenants %v", ids)
+	}
+	if ids, _ := dst.List(ctx); !slices.Equal(ids, []string{"a", "b"}) {
+		t.Fatalf("destination tenants %v", ids)
+	}
+}

@@ -82,7 +82,13 @@ func (m *Migrator) Move(ctx context.Context, tenant string, dst *Migrator, opts 
 	return rep, nil
 }
 
-// pipe streams the export of tenant into dst's import.
+// errImportStopped is what the export of a move sees when the import
+// stopped reading (it failed, or it was done).
+var errImportStopped = errors.New("migrator: move: the import stopped reading")
+
+// pipe streams the export of tenant into dst's import. When both fail, the
+// one that failed first is reported: an export that failed makes the import
+// fail, and an import that failed stops the export.
 func (m *Migrator) pipe(ctx context.Context, tenant string, dst *Migrator) (ArchiveInfo, error) {
 	pr, pw := io.Pipe()
 	exported := make(chan error, 1)
@@ -92,14 +98,15 @@ func (m *Migrator) pipe(ctx context.Context, tenant string, dst *Migrator) (Arch
 		exported <- err
 	}()
 	info, ierr := dst.Import(ctx, tenant, pr)
-	pr.CloseWithError(errors.New("migrator: move: the import stopped reading"))
-	if eerr := <-exported; eerr != nil && (ierr == nil || !errors.Is(eerr, io.ErrClosedPipe)) {
+	pr.CloseWithError(errImportStopped)
+	eerr := <-exported
+	if eerr != nil && !errors.Is(eerr, errImportStopped) {
 		return info, fmt.Errorf("migrator: moving tenant %q: %w", tenant, eerr)
 	}
 	if ierr != nil {
 		return info, fmt.Errorf("migrator: moving tenant %q: %w", tenant, ierr)
 	}
-	return info, nil
+	return info, eerr
 }
 
 // verifyMove counts every table's rows in the destination and the source.
