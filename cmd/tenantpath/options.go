@@ -40,7 +40,7 @@ type options struct {
 	yes          bool
 	dryRun       bool
 	check        bool
-	verbose      bool   // log per-tenant progress (refusals.go adds the flag)
+	verbose      bool // log per-tenant progress (refusals.go adds the flag)
 	write        bool // exec: the statement may write
 
 	// origin says where each setting's value came from ("flag --prefix",
