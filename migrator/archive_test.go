@@ -397,3 +397,26 @@ func TestMove(t *testing.T) {
 		t.Fatalf("destination tenants %v", ids)
 	}
 }
+
+// Export and Import hold one connection at a time: a pool of one serves.
+func TestArchiveOnPoolOfOne(t *testing.T) {
+	ctx := context.Background()
+	e, _ := archiveEnv(t)
+	db := openDB(t, "pgx")
+	db.SetMaxOpenConns(1)
+	m := e.migratorOn(db, archiveFS())
+	if err := m.Create(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	fillArchiveTenant(t, e, "a", 16)
+	var buf bytes.Buffer
+	if _, err := m.Export(ctx, "a", &buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Import(ctx, "b", &buf); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := tenantDigest(t, e, "a"), tenantDigest(t, e, "b"); !mapsEqual(a, b) {
+		t.Fatalf("copy differs:\n%v\n%v", a, b)
+	}
+}

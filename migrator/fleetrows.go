@@ -29,7 +29,8 @@ import (
 // worker waits while its row is being read, so memory does not grow with
 // the result. A TenantRows is not safe for concurrent use, like *sql.Rows.
 // Close it (or read it to the end): until then its workers hold their
-// connections and their tenants' shared locks.
+// connections and their tenants' shared locks, so do not wait, inside the
+// loop, for a connection of a pool the workers have used up.
 type TenantRows struct {
 	cancel context.CancelFunc
 	ready  chan *tenantCursor // a worker offers its current row

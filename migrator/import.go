@@ -2,7 +2,6 @@ package migrator
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"slices"
@@ -59,12 +58,7 @@ func (m *Migrator) Import(ctx context.Context, tenant string, r io.Reader) (Arch
 		}
 		return info, err
 	}
-	conn, err := m.db.Conn(ctx)
-	if err != nil {
-		return info, err
-	}
-	defer conn.Close()
-	if err := requirePgx(conn); err != nil {
+	if err := m.requirePgx(ctx); err != nil {
 		return info, err
 	}
 	limit := ar.header.Version
@@ -75,7 +69,7 @@ func (m *Migrator) Import(ctx context.Context, tenant string, r io.Reader) (Arch
 	if err != nil {
 		return info, fmt.Errorf("migrator: importing tenant %q: %w", tenant, err)
 	}
-	info, err = m.loadAndClaim(ctx, conn, t, m.reservedTarget(staging, limit), ar)
+	info, err = m.loadAndClaim(ctx, t, m.reservedTarget(staging, limit), ar)
 	if err != nil {
 		if derr := m.dropReserved(ctx, staging); derr != nil {
 			err = fmt.Errorf("%w (and dropping %q failed: %v)", err, staging, derr)
@@ -88,20 +82,34 @@ func (m *Migrator) Import(ctx context.Context, tenant string, r io.Reader) (Arch
 }
 
 // loadAndClaim loads the archive into the reserved schema st, then makes
-// it tenant t.
-func (m *Migrator) loadAndClaim(ctx context.Context, conn *sql.Conn, t, st target, ar *archiveReader) (ArchiveInfo, error) {
-	var info ArchiveInfo
-	err := withPgx(conn, func(pc *pgx.Conn) error {
-		var err error
-		info, err = loadArchive(ctx, pc, st, ar)
-		return err
-	})
+// it tenant t. It holds one connection at a time, so a pool of one serves.
+func (m *Migrator) loadAndClaim(ctx context.Context, t, st target, ar *archiveReader) (ArchiveInfo, error) {
+	info, err := m.load(ctx, st, ar)
 	if err != nil {
 		return info, fmt.Errorf("migrator: importing tenant %q: %w", t.tenant, err)
 	}
 	claimed, err := m.claimOne(ctx, t, likeEscape(st.schema), m.historyFingerprint(st.limit))
 	if err == nil && !claimed {
 		err = fmt.Errorf("migrator: importing tenant %q: the loaded schema %q was not found at its version", t.tenant, st.schema)
+	}
+	return info, err
+}
+
+// load loads the archive on a pinned connection of its own.
+func (m *Migrator) load(ctx context.Context, st target, ar *archiveReader) (ArchiveInfo, error) {
+	var info ArchiveInfo
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return info, err
+	}
+	defer conn.Close()
+	err = withPgx(conn, func(pc *pgx.Conn) error {
+		info, err = loadArchive(ctx, pc, st, ar)
+		return err
+	})
+	if err != nil {
+		// A COPY cut short closes its connection; give none back in doubt.
+		discard(conn)
 	}
 	return info, err
 }

@@ -1,6 +1,7 @@
 package migrator
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
 
@@ -35,4 +36,15 @@ func withPgx(conn *sql.Conn, fn func(*pgx.Conn) error) error {
 // requirePgx checks that conn's driver is pgx, sending nothing.
 func requirePgx(conn *sql.Conn) error {
 	return withPgx(conn, func(*pgx.Conn) error { return nil })
+}
+
+// requirePgx checks that the pool's driver is pgx on a connection it gives
+// back at once (opening one if the pool has none idle).
+func (m *Migrator) requirePgx(ctx context.Context) error {
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return requirePgx(conn)
 }
