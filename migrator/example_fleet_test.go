@@ -128,7 +128,7 @@ func ExampleMigrator_Import() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// migrator: tenant archive: not a tenant archive (not a gzip stream): unexpected EOF
+	// migrator: tenant archive: not a tenant archive (not a gzip stream): gzip: invalid header
 }
 
 // Move a tenant to another server: copy, verify the row counts, and drop
