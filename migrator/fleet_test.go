@@ -37,7 +37,9 @@ func fleetPools(t *testing.T, e *env) []fleetPool {
 		routed.SetMaxOpenConns(8)
 		pools = append(pools, fleetPool{"routed-" + d.Name, routed, tenantpath.WithTenant(bg, "bystander")})
 	}
-	return pools
+	pooled := tptest.OpenWrapped(t, tptest.PGX.Connector(t, pgtest.DSN(t), false),
+		tenantpath.WithNaming(e.naming), tenantpath.TransactionPooling())
+	return append(pools, fleetPool{"routed-txpooling", pooled, tenantpath.WithShared(bg)})
 }
 
 // fleetWorld creates tenants a, b, c and a bystander, each with one user
@@ -85,7 +87,7 @@ func TestForEachTenant(t *testing.T) {
 	for _, p := range fleetPools(t, e) {
 		t.Run(p.name, func(t *testing.T) {
 			m := e.migratorOn(p.db, basicFS())
-			if p.name == "routed-pgx" || p.name == "routed-pq" {
+			if strings.HasPrefix(p.name, "routed-") {
 				parkOn(t, p.db, "bystander", 3)
 			}
 			var mu sync.Mutex
