@@ -23,6 +23,9 @@ func (m *Migrator) upAction(ctx context.Context, conn *sql.Conn, t target, appli
 		if mig.Version <= newest {
 			continue
 		}
+		if t.limit != 0 && mig.Version > t.limit {
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			return done, err
 		}

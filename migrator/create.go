@@ -22,15 +22,18 @@ func (m *Migrator) createIn(ctx context.Context, tx *sql.Tx, t target) error {
 		`EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $2), current_setting('search_path')`, 1),
 		lockKey(t.schema), t.schema).Scan(&exists, &savedPath)
 	if err != nil {
-		return fmt.Errorf("migrator: creating tenant %q: %w", t.tenant, err)
+		return fmt.Errorf("migrator: creating tenant %q: %w", t.name(), err)
 	}
 	if exists {
-		return fmt.Errorf("%w: tenant %q (schema %q)", ErrTenantExists, t.tenant, t.schema)
+		return fmt.Errorf("%w: tenant %q (schema %q)", ErrTenantExists, t.name(), t.schema)
 	}
 	sc := &createScript{m: m, tx: tx, t: t, first: true}
 	fmt.Fprintf(&sc.b, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s;\n",
 		tenantpath.QuoteIdentifier(t.schema), t.path, m.createVersionTableSQL(t.schema))
 	for _, mig := range m.tenant.list {
+		if t.limit != 0 && mig.Version > t.limit {
+			break
+		}
 		if mig.NoTx {
 			break // Create runs it after commit
 		}
@@ -41,12 +44,8 @@ func (m *Migrator) createIn(ctx context.Context, tx *sql.Tx, t target) error {
 	if len(sc.rows) > 0 {
 		sc.b.WriteString(m.insertVersionsSQL(t.schema, sc.rows) + ";\n")
 	}
-	if m.cfg.source == nil {
-		// A registered tenant whose schema had gone missing is
-		// re-created: its row is kept up to date rather than refused.
-		fmt.Fprintf(&sc.b, "INSERT INTO %s (tenant, schema) VALUES (%s, %s)\n"+
-			"ON CONFLICT (tenant) DO UPDATE SET schema = EXCLUDED.schema, created_at = now();\n",
-			m.registry(), tenantpath.QuoteLiteral(t.tenant), tenantpath.QuoteLiteral(t.schema))
+	if m.cfg.source == nil && !t.reserved {
+		sc.b.WriteString(m.registerSQL(t.tenant, t.schema) + ";\n")
 	}
 	fmt.Fprintf(&sc.b, "SELECT set_config('search_path', %s, true)", tenantpath.QuoteLiteral(savedPath))
 	return sc.flush(ctx)
@@ -105,7 +104,7 @@ func (sc *createScript) flush(ctx context.Context) error {
 	// while we waited is only seen by CREATE SCHEMA, the first statement
 	// of the first script, as duplicate_schema.
 	if sc.first && sqlState(err) == "42P06" {
-		err = fmt.Errorf("%w: tenant %q (schema %q) (%w)", ErrTenantExists, sc.t.tenant, sc.t.schema, err)
+		err = fmt.Errorf("%w: tenant %q (schema %q) (%w)", ErrTenantExists, sc.t.name(), sc.t.schema, err)
 	}
 	sc.first = false
 	if err != nil {
@@ -117,8 +116,8 @@ func (sc *createScript) flush(ctx context.Context) error {
 // fail wraps err, naming the migration that failed when it is known.
 func (sc *createScript) fail(mig *migration, err error) error {
 	if mig == nil {
-		return fmt.Errorf("migrator: creating tenant %q: %w", sc.t.tenant, err)
+		return fmt.Errorf("migrator: creating tenant %q: %w", sc.t.name(), err)
 	}
-	return fmt.Errorf("migrator: creating tenant %q: %w", sc.t.tenant,
+	return fmt.Errorf("migrator: creating tenant %q: %w", sc.t.name(),
 		&MigrationError{Schema: sc.t.schema, Version: mig.Version, Name: mig.Name, Err: err})
 }

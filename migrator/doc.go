@@ -139,6 +139,31 @@
 // [WithLogger] reports runs, per-schema results with their durations,
 // failures with their causes, and tenant changes to a [log/slog.Logger].
 //
+// # The fleet
+//
+// [Migrator.ForEachTenant] runs a function in every tenant selected by the
+// run options, each in a transaction of its own already on the tenant's
+// path, READ ONLY unless [Write]; [Migrator.QueryTenants] streams one
+// query's rows from every tenant, each naming its tenant. Both hold each
+// tenant's lock in shared mode, so a migration, rename or drop of that
+// tenant waits for the work, and report per tenant as migrations do.
+//
+// [Migrator.EnsureSpares] keeps spare tenants built and migrated under
+// reserved names (tenantpath.ReservedPrefix: never routable, never listed);
+// [Migrator.Create] and [Migrator.CreateTx] claim one by renaming it, in one
+// statement, and build the tenant when none is free. [Migrator.Migrate]
+// brings the spares up to date.
+//
+// [Migrator.Export] writes one tenant (its migration history and its
+// tables' data through COPY) as a portable archive; [Migrator.Import]
+// creates a tenant from one, refusing an archive whose history the local
+// migrations do not reproduce ([ArchiveVersionError]); [Migrator.Move]
+// streams one into the other across databases, verifies the row counts and
+// drops the source only when asked ([DropSource]). Archives need a pgx
+// pool ([ErrCopyUnsupported]). [Migrator.Check] reports shared tables that
+// shadow tenant tables. docs/fleet.md has the details and the archive
+// format.
+//
 // # Concurrency
 //
 // A Migrator is safe for concurrent use by multiple goroutines, and any

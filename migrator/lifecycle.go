@@ -14,6 +14,12 @@ import (
 // migration, and (without [WithTenantSource]) its registry row. It is all or
 // nothing: on any failure no schema and no registry row remain.
 //
+// When a spare tenant is free (see [Migrator.EnsureSpares]), Create claims
+// it instead: one statement renames the spare to the tenant's schema and
+// registers it, under the tenant's advisory lock; the spare's whole history
+// must match the migration files, or it is not taken. When none is free
+// that statement costs one round trip, and Create builds the tenant.
+//
 // By default the migrations travel as one consolidated script in one Exec,
 // with all their version rows, inside one transaction: four round trips
 // whatever the number of migrations (see [WithPerMigrationCreate]). Go
@@ -32,6 +38,15 @@ func (m *Migrator) Create(ctx context.Context, tenant string) error {
 	}
 	if err := m.ensureRegistry(ctx); err != nil {
 		return err
+	}
+	claimed, err := m.claimOne(ctx, t, m.sparePattern(), m.spareFingerprint())
+	if err != nil {
+		return err
+	}
+	if claimed {
+		m.logChange(ctx, "migrator: tenant created from a spare", t.tenant, t.schema)
+		m.watch.notify(tenant, true)
+		return nil
 	}
 	tx, err := m.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -62,9 +77,9 @@ func (m *Migrator) finishCreate(ctx context.Context, t target) error {
 		return nil
 	}
 	if derr := m.dropNow(context.WithoutCancel(ctx), t, nil); derr != nil {
-		return fmt.Errorf("migrator: creating tenant %q: %w (and removing the half-built schema failed: %v)", t.tenant, res.Err, derr)
+		return fmt.Errorf("migrator: creating tenant %q: %w (and removing the half-built schema failed: %v)", t.name(), res.Err, derr)
 	}
-	return fmt.Errorf("migrator: creating tenant %q: %w", t.tenant, res.Err)
+	return fmt.Errorf("migrator: creating tenant %q: %w", t.name(), res.Err)
 }
 
 // CreateTx is Create inside the caller's transaction, so that for example
@@ -77,10 +92,14 @@ func (m *Migrator) finishCreate(ctx context.Context, t target) error {
 // pool opened through tenantpath with any scope (the shared scope, to
 // insert the organisation row, is typical): CreateTx sends its statements
 // with [tenantpath.WithBasePath], which the driver runs in the
-// transaction's own scope. When a tenant migration is non-transactional
-// CreateTx returns [ErrNonTransactional] and does nothing. Without
-// [WithTenantSource], the registry table is created inside tx if it does
-// not exist yet; CreateTx uses no other connection.
+// transaction's own scope. Without [WithTenantSource], the registry table
+// is created inside tx if it does not exist yet; CreateTx uses no other
+// connection.
+//
+// Like Create, CreateTx first claims a free spare tenant, inside tx (two
+// statements; tx stays usable whatever they find). When none is free it
+// builds the tenant, unless a tenant migration is non-transactional: it
+// then returns [ErrNonTransactional] and tx holds nothing of the tenant.
 //
 // Functions registered with [Migrator.Watch] are told of the tenant when
 // CreateTx returns without error, before the caller commits: if tx then
@@ -91,9 +110,6 @@ func (m *Migrator) CreateTx(ctx context.Context, tx *sql.Tx, tenant string) erro
 	t, err := m.tenantTarget(tenant)
 	if err != nil {
 		return err
-	}
-	if m.tenant.hasNoTx {
-		return ErrNonTransactional
 	}
 	// The registry table, if missing, is created inside tx rather than on
 	// another connection: a pool whose only connection holds tx would
@@ -108,6 +124,18 @@ func (m *Migrator) CreateTx(ctx context.Context, tx *sql.Tx, tenant string) erro
 		} else if err := m.ensureRegistryIn(ctx, tx); err != nil {
 			return err
 		}
+	}
+	outcome, err := m.claimInTx(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	if outcome == claimClaimed {
+		m.logChange(ctx, "migrator: tenant created from a spare in the caller's transaction", t.tenant, t.schema)
+		m.watch.notify(tenant, true)
+		return nil
+	}
+	if m.tenant.hasNoTx {
+		return ErrNonTransactional
 	}
 	if err := m.createIn(ctx, tx, t); err != nil {
 		return err
@@ -206,14 +234,20 @@ func (m *Migrator) Drop(ctx context.Context, tenant string) error {
 	if err != nil {
 		return err
 	}
+	return m.drop(ctx, t, m.cfg.beforeDrop)
+}
+
+// drop drops tenant t with before as its hook, logs it and tells the
+// watchers.
+func (m *Migrator) drop(ctx context.Context, t target, before func(context.Context, *sql.Tx, string) error) error {
 	if err := m.ensureRegistry(ctx); err != nil {
 		return err
 	}
-	if err := m.dropNow(ctx, t, m.cfg.beforeDrop); err != nil {
+	if err := m.dropNow(ctx, t, before); err != nil {
 		return err
 	}
 	m.logChange(ctx, "migrator: tenant dropped", t.tenant, t.schema)
-	m.watch.notify(tenant, false)
+	m.watch.notify(t.tenant, false)
 	return nil
 }
 
@@ -227,7 +261,7 @@ func (m *Migrator) dropNow(ctx context.Context, t target, before func(context.Co
 	err = tx.QueryRowContext(ctx, xactLockedSelect(`EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $2)`, 1),
 		lockKey(t.schema), t.schema).Scan(&exists)
 	if err != nil {
-		return fmt.Errorf("migrator: dropping tenant %q: %w", t.tenant, err)
+		return fmt.Errorf("migrator: dropping tenant %q: %w", t.name(), err)
 	}
 	if !exists {
 		return &tenantpath.UnknownTenantError{Tenant: t.tenant, Schema: t.schema}
@@ -238,14 +272,14 @@ func (m *Migrator) dropNow(ctx context.Context, t target, before func(context.Co
 		}
 	}
 	q := "DROP SCHEMA " + tenantpath.QuoteIdentifier(t.schema) + " CASCADE"
-	if m.cfg.source == nil {
+	if m.cfg.source == nil && !t.reserved {
 		q += ";\nDELETE FROM " + m.registry() + " WHERE tenant = " + tenantpath.QuoteLiteral(t.tenant)
 	}
 	if _, err := tx.ExecContext(ctx, q); err != nil {
 		if sqlState(err) == "3F000" { // dropped by someone else while we waited
 			return &tenantpath.UnknownTenantError{Tenant: t.tenant, Schema: t.schema}
 		}
-		return fmt.Errorf("migrator: dropping tenant %q: %w", t.tenant, err)
+		return fmt.Errorf("migrator: dropping tenant %q: %w", t.name(), err)
 	}
 	return tx.Commit()
 }

@@ -48,18 +48,46 @@ func xactLockedSelect(columns string, keys int) string {
 }
 
 // Session locks: a schema run holds its schema's lock on a pinned
-// connection across several statements and transactions.
+// connection across several statements and transactions. Migration runs
+// hold it exclusively; work across tenants (ForEachTenant, QueryTenants,
+// Export) holds it shared, so work in one tenant does not wait for other
+// work there, while a migration, a rename or a drop of that tenant waits for
+// it (and it for them).
+
+// lockFn names the session lock function of one mode, e.g.
+// "pg_try_advisory_lock" or, shared, "pg_try_advisory_lock_shared".
+func lockFn(base string, shared bool) string {
+	if shared {
+		base += "_shared"
+	}
+	return "pg_catalog." + base
+}
 
 // sessionTryLock is the FROM item that tries to take the lock of $1 for
-// the session, as column l (true when taken). With release, the lock of $5
-// (the session's previous schema) is given back in the same statement.
-func sessionTryLock(release bool) string {
-	from := "pg_catalog.pg_try_advisory_lock(" + keyHash("$1") + ") AS l"
+// the session, in the given mode, as column l (true when taken). With
+// release, the session's previous lock (its key is the statement's last
+// parameter, $n) is given back in the same statement.
+func sessionTryLock(release bool, shared bool, n int) string {
+	from := lockFn("pg_try_advisory_lock", shared) + "(" + keyHash("$1") + ") AS l"
 	if release {
-		from = "pg_catalog.pg_advisory_unlock(" + keyHash("$5") + ") AS u, " + from
+		from = lockFn("pg_advisory_unlock", shared) + "(" + keyHash("$"+strconv.Itoa(n)) + ") AS u, " + from
 	}
 	return from
 }
 
-// sessionUnlock gives back the session lock of $1.
-var sessionUnlock = "pg_catalog.pg_advisory_unlock(" + keyHash("$1") + ")"
+// sessionUnlock gives back the session lock of $1, in the given mode.
+func sessionUnlock(shared bool) string {
+	return lockFn("pg_advisory_unlock", shared) + "(" + keyHash("$1") + ")"
+}
+
+// xactTryLock tries to take the lock of arg until the transaction ends; it
+// is true when taken. A spare is claimed under it, so two claimers never
+// take one spare, and a claimer never waits for a spare being migrated.
+func xactTryLock(arg string) string {
+	return "pg_catalog.pg_try_advisory_xact_lock(" + keyHash(arg) + ")"
+}
+
+// sparesLockKey is the text of the lock held while a fleet's spares are
+// counted, created and dropped ([Migrator.EnsureSpares]), so that two runs
+// at once do not both top the pool up.
+func sparesLockKey(fleet string) string { return "tenantpath.migrator:spares:" + fleet }

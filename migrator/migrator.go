@@ -180,10 +180,26 @@ func (m *Migrator) setOf(s Set) *set {
 
 // target is one schema to run a set in.
 type target struct {
-	tenant string // "" for shared
+	tenant string // "" for shared and reserved schemas
 	schema string
 	path   string // quoted search_path, e.g. `"org_10", "public", "pg_temp"`
 	set    *set
+	// reserved marks a schema of the migrator's own (a spare, an import
+	// being loaded): named with tenantpath.ReservedPrefix, never
+	// registered, never created by a run.
+	reserved bool
+	// limit, when not 0, is the newest version to apply (an import builds
+	// its tenant at the archive's version; negative: none).
+	limit int64
+}
+
+// name is how messages call the target: the tenant's id, or the schema of
+// a reserved or shared target.
+func (t target) name() string {
+	if t.tenant != "" {
+		return t.tenant
+	}
+	return t.schema
 }
 
 func (m *Migrator) sharedTarget() target {

@@ -61,6 +61,15 @@ CREATE TABLE IF NOT EXISTS %s (
 	return nil
 }
 
+// registerSQL records tenant's row in the registry. A registered tenant
+// whose schema had gone missing is re-created: its row is kept up to date
+// rather than refused.
+func (m *Migrator) registerSQL(tenant, schema string) string {
+	return fmt.Sprintf("INSERT INTO %s (tenant, schema) VALUES (%s, %s)\n"+
+		"ON CONFLICT (tenant) DO UPDATE SET schema = EXCLUDED.schema, created_at = now()",
+		m.registry(), tenantpath.QuoteLiteral(tenant), tenantpath.QuoteLiteral(schema))
+}
+
 func (m *Migrator) setRegistryReady() {
 	m.registryMu.Lock()
 	m.registryReady = true

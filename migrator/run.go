@@ -78,7 +78,7 @@ func (m *Migrator) runSchema(ctx context.Context, s *session, t target, j job) (
 // against the set.
 func (m *Migrator) prepareSchema(ctx context.Context, conn *sql.Conn, t target, create, exists, hasTable bool) ([]appliedRow, error) {
 	if !exists {
-		if t.tenant != "" {
+		if t.tenant != "" || t.reserved {
 			return nil, &tenantpath.UnknownTenantError{Tenant: t.tenant, Schema: t.schema}
 		}
 		if !create {

@@ -3,7 +3,8 @@ package migrator
 import "fmt"
 
 // RunOption adjusts one run over tenants (MigrateTenants, RollbackTenants,
-// Migrate, Status). A bad option fails the call before anything is sent.
+// Migrate, Status, ForEachTenant, QueryTenants). A bad option fails the call
+// before anything is sent.
 type RunOption func(*runConfig) error
 
 type runConfig struct {
@@ -11,6 +12,7 @@ type runConfig struct {
 	continueOnError bool
 	workers         int
 	progress        func(Progress)
+	write           bool
 }
 
 // Only limits the run to the given tenant ids. Every one of them must be in
@@ -73,6 +75,18 @@ func Workers(n int) RunOption {
 func OnProgress(fn func(Progress)) RunOption {
 	return func(r *runConfig) error {
 		r.progress = fn
+		return nil
+	}
+}
+
+// Write lets the work of [Migrator.ForEachTenant] and
+// [Migrator.QueryTenants] write: each tenant's transaction is then READ
+// WRITE. Without it that transaction is READ ONLY, so the server itself
+// refuses any write (SQLSTATE 25006) whatever the SQL says. Runs that
+// migrate or report ignore it.
+func Write() RunOption {
+	return func(r *runConfig) error {
+		r.write = true
 		return nil
 	}
 }

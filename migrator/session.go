@@ -29,18 +29,29 @@ const cleanupTimeout = 30 * time.Second
 // session sets alone, so each statement lands in the schema the session
 // chose, whatever scope the caller's context named.
 type session struct {
-	conn *sql.Conn
-	held string // schema whose lock the connection holds, or ""
-	runs int    // schema runs started on conn
+	conn   *sql.Conn
+	held   string // key text of the lock the connection holds, or ""
+	runs   int    // schema runs started on conn
+	shared bool   // the session takes its locks in shared mode (work, not migrations)
 }
 
-// newSession pins a connection.
+// newSession pins a connection for migration runs (exclusive locks).
 func (m *Migrator) newSession(ctx context.Context) (*session, error) {
 	conn, err := m.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &session{conn: conn}, nil
+}
+
+// newSharedSession pins a connection for work across tenants (shared
+// locks).
+func (m *Migrator) newSharedSession(ctx context.Context) (*session, error) {
+	s, err := m.newSession(ctx)
+	if s != nil {
+		s.shared = true
+	}
+	return s, err
 }
 
 // lockStatement takes $1's lock and, once it is held, sets search_path to
@@ -52,7 +63,7 @@ func lockStatement(release bool) string {
 	return `SELECT l, CASE WHEN l THEN set_config('search_path', $2, false) END,
 	        EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $3),
 	        to_regclass($4) IS NOT NULL
-	   FROM ` + sessionTryLock(release)
+	   FROM ` + sessionTryLock(release, false, 5)
 }
 
 // lock takes the advisory lock of t's schema, releasing the one the session
@@ -60,35 +71,61 @@ func lockStatement(release bool) string {
 // search_path to t's and reports whether the schema and its version table
 // (named table) exist. It records what the session holds: t's schema once
 // the lock is taken, nothing after an error or while waiting.
-//
-// It waits for a lock held elsewhere by polling pg_try_advisory_lock (5 ms,
-// doubling up to 250 ms) rather than blocking in pg_advisory_lock: a run
-// cancelled while waiting then leaves no server session queued for the lock,
-// which would otherwise take it after the client has gone and hold it until
-// it noticed.
 func (s *session) lock(ctx context.Context, t target, table string) (exists, hasTable bool, err error) {
-	wait := 5 * time.Millisecond
-	for {
+	err = s.acquire(ctx, lockKey(t.schema), func() (bool, error) {
 		args := []any{lockKey(t.schema), t.path, t.schema, table}
 		if s.held != "" {
-			args = append(args, lockKey(s.held))
+			args = append(args, s.held)
 		}
 		var locked bool
 		var path sql.NullString
 		err := s.conn.QueryRowContext(ctx, lockStatement(s.held != ""), args...).Scan(&locked, &path, &exists, &hasTable)
+		return locked, err
+	})
+	return exists, hasTable, err
+}
+
+// take takes the lock whose key text is key, in the session's mode,
+// releasing the session's previous lock in the same statement. It sets no
+// path: work across tenants sets its path inside its own transaction,
+// after the lock is held, so that transaction's snapshot sees any drop or
+// rename that committed before.
+func (s *session) take(ctx context.Context, key string) error {
+	return s.acquire(ctx, key, func() (bool, error) {
+		args := []any{key}
+		if s.held != "" {
+			args = append(args, s.held)
+		}
+		var locked bool
+		err := s.conn.QueryRowContext(ctx, "SELECT l FROM "+sessionTryLock(s.held != "", s.shared, 2), args...).Scan(&locked)
+		return locked, err
+	})
+}
+
+// acquire runs try, one statement that gives back the session's previous
+// lock and tries to take key's, until the lock is taken, recording what
+// the session holds. It waits for a lock held elsewhere by polling (5 ms,
+// doubling up to 250 ms) rather than blocking in pg_advisory_lock: a run
+// cancelled while waiting then leaves no server session queued for the
+// lock, which would otherwise take it after the client has gone and hold it
+// until it noticed.
+func (s *session) acquire(ctx context.Context, key string, try func() (bool, error)) error {
+	wait := 5 * time.Millisecond
+	for {
+		locked, err := try()
 		if err != nil {
-			return false, false, err
+			return err
 		}
 		s.held = ""
 		if locked {
-			s.held = t.schema
-			return exists, hasTable, nil
+			s.held = key
+			return nil
 		}
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return false, false, ctx.Err()
+			return ctx.Err()
 		case <-timer.C:
 		}
 		wait = min(2*wait, 250*time.Millisecond)
@@ -112,7 +149,7 @@ func (s *session) release(ctx context.Context) {
 	defer cancel()
 	var err error
 	if s.held != "" {
-		_, err = s.conn.ExecContext(cctx, "SELECT "+sessionUnlock+", "+resetPath, lockKey(s.held))
+		_, err = s.conn.ExecContext(cctx, "SELECT "+sessionUnlock(s.shared)+", "+resetPath, s.held)
 	} else {
 		_, err = s.conn.ExecContext(cctx, "SELECT "+resetPath)
 	}

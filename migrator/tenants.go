@@ -7,10 +7,11 @@ import (
 )
 
 // Report is the outcome of [Migrator.Migrate]: the shared schema first, then
-// one result per tenant.
+// one result per tenant, then what was done to the spare tenants.
 type Report struct {
 	Shared  Result
 	Tenants []Result
+	Spares  SparesReport
 }
 
 // Migrate applies the shared migrations, then the tenant migrations in every
@@ -20,17 +21,29 @@ type Report struct {
 // The tenant list is read and checked after them (they may create the table
 // a [WithTenantSource] callback reads), with the errors MigrateTenants
 // returns.
+//
+// Without [Only] or [Except], the spare tenants ([Migrator.EnsureSpares])
+// are then brought up to date too; a spare that cannot be is dropped and
+// listed in Report.Spares.Failed, which does not fail the run (a spare holds
+// no data). Migrate fails only if the spares could not be listed or dropped.
 func (m *Migrator) Migrate(ctx context.Context, opts ...RunOption) (Report, error) {
 	var rep Report
-	if _, err := m.runConfig(opts); err != nil {
+	rc, err := m.runConfig(opts)
+	if err != nil {
 		return rep, err
 	}
-	var err error
 	rep.Shared, err = m.MigrateShared(ctx)
 	if err != nil {
 		return rep, &SharedError{Err: err}
 	}
 	rep.Tenants, err = m.MigrateTenants(ctx, opts...)
+	if rc.only != nil || rc.except != nil || ctx.Err() != nil {
+		return rep, err
+	}
+	var serr error
+	if rep.Spares, serr = m.migrateSpares(onBasePath(ctx)); serr != nil && err == nil {
+		err = serr
+	}
 	return rep, err
 }
 
@@ -75,9 +88,17 @@ func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, j job) ([]R
 	if err != nil {
 		return nil, err
 	}
+	return m.runDispatch(ctx, j.op, ids, rc, func(d *dispatch) { m.worker(ctx, d, j) })
+}
+
+// runDispatch runs work on min(workers, tenants) goroutines, each taking
+// tenants from one dispatch until none is left, and returns the results of
+// the tenants started, in tenant order, with a *PartialError when any
+// failed or was not started. op names the run in the logs.
+func (m *Migrator) runDispatch(ctx context.Context, op string, ids []string, rc runConfig, work func(*dispatch)) ([]Result, error) {
 	start := time.Now()
 	workers := min(rc.workers, len(ids))
-	m.logRunStart(ctx, j.op, len(ids), workers)
+	m.logRunStart(ctx, op, len(ids), workers)
 	d := &dispatch{ids: ids, rc: rc, results: make([]Result, len(ids)), started: make([]bool, len(ids))}
 	d.progress.Total = len(ids)
 	var wg sync.WaitGroup
@@ -85,12 +106,12 @@ func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, j job) ([]R
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m.worker(ctx, d, j)
+			work(d)
 		}()
 	}
 	wg.Wait()
 	out, perr := d.outcome()
-	m.logRunEnd(ctx, j.op, perr, time.Since(start))
+	m.logRunEnd(ctx, op, perr, time.Since(start))
 	if len(perr.Failed) == 0 && len(perr.Skipped) == 0 {
 		return out, nil
 	}

@@ -90,6 +90,20 @@ SELECT s.nspname,
   FROM unnest($1::text[], $2::text[]) AS s(nspname, tbl)
   LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.nspname`
 
+// historyFingerprintSQL is a format() template (%I.%I: schema, version
+// table) reading the md5 fingerprint of a version table's history, as
+// set.fingerprint computes it from the files: the claim of a spare or an
+// import compares them, so a schema is only ever claimed when its history
+// is exactly the one expected.
+const historyFingerprintSQL = `SELECT md5(string_agg(version::text || ':' || checksum, ',' ORDER BY version)) FROM %I.%I`
+
+// historySQL reads a version table's rows (name and checksum included) in
+// version order; an archive records them. The qualified table is part of
+// the text: an export runs it once.
+func (m *Migrator) historySQL(schema string) string {
+	return "SELECT version, name, checksum FROM " + m.table(schema) + " ORDER BY version"
+}
+
 // xmlField extracts <name>value</name> from query_to_xml's output.
 func xmlField(doc, name string) string {
 	open, close := "<"+name+">", "</"+name+">"

@@ -9,8 +9,14 @@ import (
 
 // runOptions are the options of a run over tenants, from the flags.
 func (a *app) runOptions() []migrator.RunOption {
+	return append(a.selection(), migrator.OnProgress(a.out.progress))
+}
+
+// selection is which tenants a run takes, and how: --only, --except,
+// --parallel, --continue-on-error.
+func (a *app) selection() []migrator.RunOption {
 	o := a.o
-	opts := []migrator.RunOption{migrator.Workers(o.parallel), migrator.OnProgress(a.out.progress)}
+	opts := []migrator.RunOption{migrator.Workers(o.parallel)}
 	if ids := splitList(o.only); len(ids) > 0 {
 		opts = append(opts, migrator.Only(ids...))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tenantpath/tenantpath/migrator"
@@ -71,8 +72,18 @@ func init() {
 			needs: needsDB, check: checkDrop, run: tenantsDrop},
 		{words: []string{"tenants", "list"}, summary: "list the tenants",
 			needs: needsDB, run: tenantsList},
-		{words: []string{"tenants", "check"}, summary: "report schemas without tenants and tenants without schemas",
+		{words: []string{"tenants", "check"}, summary: "report schemas without tenants, tenants without schemas and shadowing shared tables",
 			needs: needsDB, run: tenantsCheck},
+		{words: []string{"tenants", "spares"}, args: "N", min: 1, max: 1, summary: "keep N spare tenants built and migrated, for instant sign-up",
+			needs: needsDB | needsMigrations, run: tenantsSpares},
+		{words: []string{"tenants", "export"}, args: "ID FILE", min: 2, max: 2, summary: "write a tenant's archive to FILE (- for stdout)",
+			needs: needsDB | needsMigrations, run: tenantsExport},
+		{words: []string{"tenants", "import"}, args: "ID FILE", min: 2, max: 2, summary: "create a tenant from an archive (- for stdin)",
+			needs: needsDB | needsMigrations, run: tenantsImport},
+		{words: []string{"tenants", "move"}, args: "ID --to URL [--yes]", min: 1, max: 1, summary: "copy a tenant to another database, verify, and drop the source with --yes",
+			needs: needsDB | needsMigrations, check: checkMove, run: tenantsMove},
+		{words: []string{"exec"}, args: "SQL", min: 1, max: 1, summary: "run one statement in every tenant (read only unless --write)",
+			needs: needsDB, run: execSQL},
 		{words: []string{"new", "shared"}, args: "NAME", min: 1, max: 1, summary: "write the next shared migration file(s)",
 			run: newShared},
 		{words: []string{"new", "tenant"}, args: "NAME", min: 1, max: 1, summary: "write the next tenant migration file(s)",
@@ -117,6 +128,12 @@ func checkFlags(c command, o *options) error {
 	if o.check && c.words[0] != "status" {
 		return usageError{"--check is for status"}
 	}
+	if o.write && c.words[0] != "exec" {
+		return usageError{"--write is for exec"}
+	}
+	if o.toSet && c.words[0] != "rollback" && !slices.Equal(c.words, []string{"tenants", "move"}) {
+		return usageError{"--to is for rollback and tenants move"}
+	}
 	if c.check != nil {
 		return c.check(o)
 	}
@@ -124,6 +141,13 @@ func checkFlags(c command, o *options) error {
 }
 
 func checkTarget(o *options) error {
+	if o.toSet {
+		v, err := strconv.ParseInt(o.toText, 10, 64)
+		if err != nil || v < 0 {
+			return usageError{fmt.Sprintf("--to %s: must be a version number", o.toText)}
+		}
+		o.to = v
+	}
 	if (o.steps > 0) == o.toSet {
 		return usageError{"rollback needs exactly one of --steps N (N > 0) or --to VERSION"}
 	}
@@ -136,6 +160,13 @@ func checkRollbackTenants(o *options) error {
 	}
 	if o.only == "" && !o.yes {
 		return usageError{"rollback tenants without --only rolls back every tenant: add --yes to confirm, or name tenants with --only"}
+	}
+	return nil
+}
+
+func checkMove(o *options) error {
+	if o.toText == "" {
+		return usageError{"tenants move needs --to URL, the destination database"}
 	}
 	return nil
 }

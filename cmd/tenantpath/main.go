@@ -8,6 +8,10 @@
 //	tenantpath [flags] rollback tenants (--steps N | --to VERSION) (--only IDS | --yes)
 //	tenantpath [flags] status [--check]
 //	tenantpath [flags] tenants create ID... | rename OLD NEW | drop --yes ID... | list | check
+//	tenantpath [flags] tenants spares N
+//	tenantpath [flags] tenants export ID FILE | import ID FILE    (FILE - for stdout, stdin)
+//	tenantpath [flags] tenants move ID --to URL [--yes]
+//	tenantpath [flags] exec SQL [--write]
 //	tenantpath [flags] new shared|tenant NAME
 //	tenantpath config | version | help
 //
@@ -25,9 +29,25 @@
 // environment, the environment over the file, the file over the default. A
 // key the file does not know is an error. tenantpath config prints the
 // resolved settings and where each came from. The flags of one invocation
-// (--only, --except, --steps, --to, --yes, --json, --dry-run, --check) are
-// flags only: a confirmation kept in the environment would confirm every
-// later command.
+// (--only, --except, --steps, --to, --yes, --json, --dry-run, --check,
+// --write) are flags only: a confirmation kept in the environment would
+// confirm every later command.
+//
+// # The fleet
+//
+// exec runs one statement in every tenant selected by --only and --except,
+// --parallel at a time, each in a transaction of its own on the tenant's
+// search_path: READ ONLY unless --write, so the server itself refuses an
+// unintended write. It prints each tenant's rows (--json: one entry per
+// tenant with its columns and rows, or its error). tenants spares N keeps N
+// spare tenants built and migrated; tenants create (and the application's
+// Create) then claims one in a single statement. tenants export writes one
+// tenant to a portable archive (its migration history and its tables'
+// data through COPY), tenants import creates a tenant from one, refusing an
+// archive whose history the local migrations do not reproduce, and tenants
+// move copies a tenant to the database --to names, checks every table's row
+// count, and drops the source only with --yes. tenants check also reports
+// shared tables named like tenant tables.
 //
 // Migrations are read from --dir (default "."): shared ones from its
 // migrations/ folder, tenant ones from tenant_migrations/. --dir must exist,

@@ -43,6 +43,11 @@ func TestCLI(t *testing.T) {
 		{"UnknownTenants", testUnknownTenants},
 		{"NoTenantsFound", testNoTenantsFound},
 		{"Verbose", testVerbose},
+		{"Exec", testExec},
+		{"Spares", testSparesCLI},
+		{"ExportImport", testExportImportCLI},
+		{"Move", testMoveCLI},
+		{"CheckShadowed", testCheckShadowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, bin) })
 	}

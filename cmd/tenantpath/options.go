@@ -34,12 +34,14 @@ type options struct {
 	only, except string
 	json         bool
 	steps        int
-	to           int64
+	to           int64  // rollback: the version --to names (checkTarget reads it from toText)
+	toText       string // --to as given: a version for rollback, a URL for tenants move
 	toSet        bool
 	yes          bool
 	dryRun       bool
 	check        bool
 	verbose      bool // log per-tenant progress (refusals.go adds the flag)
+	write        bool // exec: the statement may write
 
 	// origin says where each setting's value came from ("flag --prefix",
 	// "env TENANTPATH_PREFIX", "file ./tenantpath.toml" or "default"); see
@@ -156,18 +158,15 @@ func newFlagSet(o *options, p *parsed) *flag.FlagSet {
 	fs.StringVar(&o.except, "except", "", "comma-separated tenant `IDS` to leave out")
 	fs.BoolVar(&o.json, "json", false, "print one JSON document instead of text")
 	fs.IntVar(&o.steps, "steps", 0, "rollback: roll back `N` migrations")
-	fs.Func("to", "rollback: roll back to `VERSION` (0 = everything)", func(s string) error {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || v < 0 {
-			return errors.New("must be a version number")
-		}
-		o.to, o.toSet = v, true
+	fs.Func("to", "rollback: roll back to `VERSION` (0 = everything); tenants move: the destination database URL", func(s string) error {
+		o.toText, o.toSet = s, true
 		return nil
 	})
-	fs.BoolVar(&o.yes, "yes", false, "confirm tenants drop, and rollback tenants without --only")
+	fs.BoolVar(&o.yes, "yes", false, "confirm tenants drop, rollback tenants without --only, and dropping the source of tenants move")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "migrate: print what would run, per schema, and change nothing")
 	fs.BoolVar(&o.check, "check", false, "status: exit 4 unless every schema is up to date")
 	registerMigratorFlags(fs, o)
+	registerFleetFlags(fs, o)
 	return fs
 }
 

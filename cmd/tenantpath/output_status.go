@@ -122,7 +122,12 @@ func (p *printer) list(ids []string) {
 
 func (p *printer) check(r migrator.CheckReport) {
 	if p.json {
-		p.doc(map[string]any{"ok": r.OK(), "orphan_schemas": nonNil(r.Orphans), "missing_schemas": nonNil(r.Missing), "invalid_tenants": nonNil(r.Invalid)})
+		shadowed := make([]map[string]any, len(r.Shadowed))
+		for i, s := range r.Shadowed {
+			shadowed[i] = map[string]any{"schema": s.Schema, "table": s.Table, "tenants": s.Tenants}
+		}
+		p.doc(map[string]any{"ok": r.OK(), "orphan_schemas": nonNil(r.Orphans), "missing_schemas": nonNil(r.Missing),
+			"invalid_tenants": nonNil(r.Invalid), "shadowed_tables": shadowed})
 		return
 	}
 	for _, s := range r.Orphans {
@@ -134,7 +139,11 @@ func (p *printer) check(r migrator.CheckReport) {
 	for _, t := range r.Invalid {
 		fmt.Fprintf(p.w, "invalid tenant id: %s\n", t)
 	}
+	for _, s := range r.Shadowed {
+		fmt.Fprintf(p.w, "shared table shadows tenant tables: %s.%s (in %d tenant(s); a tenant without its own reads this one)\n",
+			s.Schema, s.Table, s.Tenants)
+	}
 	if r.OK() {
-		fmt.Fprintln(p.w, "ok: every tenant has its schema and every tenant schema its tenant")
+		fmt.Fprintln(p.w, "ok: every tenant has its schema, every tenant schema its tenant, and no shared table shadows a tenant's")
 	}
 }

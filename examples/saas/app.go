@@ -41,7 +41,6 @@ type App struct {
 	db       *sql.DB // tenantpath over pgx: every statement goes to the context's tenant
 	admin    *sql.DB // plain pgx, for the migrator
 	migrator *migrator.Migrator
-	orgs     *tenanthttp.Cache
 	naming   tenantpath.Naming
 	handler  http.Handler
 }
@@ -82,13 +81,13 @@ func (a *App) setup(ctx context.Context, cfg Config) error {
 	if _, err := a.migrator.Migrate(ctx); err != nil {
 		return err
 	}
-	if a.orgs, err = tenanthttp.NewCache(a.listOrganisations, cfg.CacheTTL); err != nil {
-		return err
-	}
+	// The middleware knows the organisations through the migrator: it
+	// lists them, and tells the middleware's cache of every organisation it
+	// creates, so a new one is served on its very next request.
 	tenant, err := tenanthttp.New([]tenanthttp.Resolver{
 		tenanthttp.Subdomain(cfg.BaseDomain, "www", "api"),
 		tenanthttp.Header(""),
-	}, tenanthttp.WithNaming(a.naming), tenanthttp.WithChecker(a.orgs))
+	}, tenanthttp.WithNaming(a.naming), tenanthttp.WithTenants(a.migrator, cfg.CacheTTL))
 	if err != nil {
 		return err
 	}
@@ -164,13 +163,9 @@ func (a *App) SignUp(ctx context.Context, slug, name string) error {
 		}
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	// The middleware's cache learns about the new organisation now, not in
-	// CacheTTL.
-	a.orgs.Invalidate()
-	return nil
+	// The migrator has told the middleware's cache of the new
+	// organisation: it is routed on its next request, not in CacheTTL.
+	return tx.Commit()
 }
 
 func (a *App) signup(w http.ResponseWriter, r *http.Request) {
