@@ -3,6 +3,8 @@ package migrator
 import (
 	"slices"
 	"sync"
+
+	"github.com/tenantpath/tenantpath"
 )
 
 // watchers holds the functions registered with Watch.
@@ -53,8 +55,14 @@ func (m *Migrator) Watch(fn func(tenant string, exists bool)) (stop func()) {
 }
 
 // notify tells every registered function of a change, in the order they
-// were registered.
+// were registered. A tenant that went away (dropped, or renamed from) also
+// makes every tenantpath connection in the process check its tenant's
+// schema before its next call, so none keeps reading through a path whose
+// schema is gone.
 func (w *watchers) notify(tenant string, exists bool) {
+	if !exists {
+		tenantpath.SchemasChanged()
+	}
 	w.mu.Lock()
 	ids := make([]int, 0, len(w.fns))
 	for id := range w.fns {
