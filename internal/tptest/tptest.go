@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -276,6 +277,14 @@ func WireWrites(t testing.TB, dsn string, configure func(*pgx.ConnConfig)) (driv
 	return tenantpgx.GetConnector(*cfg), writes
 }
 
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if os.Getenv("WIREDEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "read %q\n", p[:min(n, 300)])
+	}
+	return n, err
+}
+
 type countingConn struct {
 	net.Conn
 	writes *atomic.Int64
@@ -283,5 +292,28 @@ type countingConn struct {
 
 func (c *countingConn) Write(p []byte) (int, error) {
 	c.writes.Add(1)
+	if os.Getenv("WIREDEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "write %q\n", p[:min(len(p), 200)])
+	}
 	return c.Conn.Write(p)
+}
+
+// TenantRoles gives each of the tenants ids a role that may use only its
+// own schema and the shared one, for tenantpath.WithTenantRoles, and drops
+// the roles when t ends (roles belong to the cluster, not to the schemas).
+// It returns the role function.
+func (e *Env) TenantRoles(t testing.TB, ids ...string) func(schema string) string {
+	t.Helper()
+	role := func(schema string) string { return schema + "_rw" }
+	shared := tenantpath.QuoteIdentifier(e.Prefix + "shared")
+	for _, id := range ids {
+		schema := e.Schema(id)
+		r, s := tenantpath.QuoteIdentifier(role(schema)), tenantpath.QuoteIdentifier(schema)
+		e.Exec(fmt.Sprintf(`CREATE ROLE %[1]s NOLOGIN;
+			GRANT USAGE ON SCHEMA %[2]s, %[3]s TO %[1]s;
+			GRANT ALL ON ALL TABLES IN SCHEMA %[2]s TO %[1]s;
+			GRANT SELECT ON ALL TABLES IN SCHEMA %[3]s TO %[1]s`, r, s, shared))
+		t.Cleanup(func() { e.Admin.Exec(fmt.Sprintf("DROP OWNED BY %[1]s; DROP ROLE %[1]s", r)) })
+	}
+	return role
 }

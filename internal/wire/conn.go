@@ -154,14 +154,24 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return c.writeSeparate(sw, p)
 	}
-	c.f.expectSwitch(how == carryAddSync)
+	c.f.expectSwitch(how == carryConvert)
 	c.mu.Unlock()
-	buf := append(append(c.wbuf[:0], sw...), p...)
-	if how == carryAddSync {
-		buf = append(buf, syncMessage...)
+	buf := append(c.wbuf[:0], sw...)
+	if how == carryConvert {
+		_, body, _ := firstMessage(p)
+		sql, _ := queryText('Q', body)
+		buf = appendExtendedQuery(buf, sql)
+	} else {
+		buf = append(buf, p...)
 	}
 	n, err := c.Conn.Write(buf)
 	c.keep(buf)
+	if how == carryConvert {
+		if n < len(buf) {
+			return 0, err
+		}
+		return len(p), err
+	}
 	return clientBytes(n, len(sw), len(p)), err
 }
 

@@ -106,10 +106,15 @@ type clientStep struct{ write, read []byte }
 func exchanges() []exchange {
 	sw := switchMessages(switchSQL)
 	q := simpleQuery("SELECT 1")
+	qExt := appendExtendedQuery(nil, "SELECT 1")
 	qReply := cat(msg('T', 0, 0), row(), complete("SELECT 1"), ready('I'))
+	qExtReply := cat(msg('1'), msg('2'), qReply)
 	begin, commit, rollback := simpleQuery("begin"), simpleQuery("commit"), simpleQuery("rollback")
+	beginExt := appendExtendedQuery(nil, "begin")
 	beginReply := cat(complete("BEGIN"), ready('T'))
+	beginExtReply := cat(msg('1'), msg('2'), msg('n'), beginReply)
 	vacuum := simpleQuery("VACUUM")
+	two := simpleQuery("SELECT 1; SELECT 2")
 	one := func(w, r []byte) []clientStep { return []clientStep{{w, r}} }
 	return []exchange{
 		{"extended, switch holds", []step{{cat(sw, extRequest), cat(switchOK, extReply)}},
@@ -118,20 +123,27 @@ func exchanges() []exchange {
 			one(extRequest, cat(switchFail, ready('I'))), FateRefused, 0},
 		{"extended, request fails", []step{{cat(sw, extRequest), cat(switchOK, errorResponse("42P01"), ready('I'))}},
 			one(extRequest, cat(errorResponse("42P01"), ready('I'))), FateUndone, 0},
-		{"simple query, switch holds", []step{{cat(sw, q, syncMessage), cat(switchOK, qReply, ready('I'))}},
+		// A simple query goes in the extended form behind the switch; the
+		// client still reads the simple protocol's replies.
+		{"simple query, switch holds", []step{{cat(sw, qExt), cat(switchOK, qExtReply)}},
 			one(q, qReply), FateHeld, 0},
-		{"simple query, unknown tenant", []step{{cat(sw, q, syncMessage), cat(switchFail, ready('I'))}},
+		{"simple query fails", []step{{cat(sw, qExt),
+			cat(switchOK, msg('1'), msg('2'), msg('T', 0, 0), errorResponse("22012"), ready('I'))}},
+			one(q, cat(msg('T', 0, 0), errorResponse("22012"), ready('I'))), FateUndone, 0},
+		{"simple query, syntax error", []step{{cat(sw, qExt), cat(switchOK, errorResponse("42601"), ready('I'))}},
+			one(q, cat(errorResponse("42601"), ready('I'))), FateUndone, 0},
+		{"simple query, unknown tenant", []step{{cat(sw, qExt), cat(switchFail, ready('I'))}},
 			one(q, cat(switchFail, ready('I'))), FateRefused, 0},
 		{"begin then commit", []step{
-			{cat(sw, begin, syncMessage), cat(switchOK, beginReply, ready('T'))},
+			{cat(sw, beginExt), cat(switchOK, beginExtReply)},
 			{commit, cat(complete("COMMIT"), ready('I'))}},
 			[]clientStep{{begin, beginReply}, {commit, cat(complete("COMMIT"), ready('I'))}}, FateHeld, 0},
 		{"begin then rollback", []step{
-			{cat(sw, begin, syncMessage), cat(switchOK, beginReply, ready('T'))},
+			{cat(sw, beginExt), cat(switchOK, beginExtReply)},
 			{rollback, cat(complete("ROLLBACK"), ready('I'))}},
 			[]clientStep{{begin, beginReply}, {rollback, cat(complete("ROLLBACK"), ready('I'))}}, FateUndone, 0},
 		{"failed block ended by commit", []step{
-			{cat(sw, begin, syncMessage), cat(switchOK, beginReply, ready('T'))},
+			{cat(sw, beginExt), cat(switchOK, beginExtReply)},
 			{q, cat(errorResponse("22012"), ready('E'))},
 			{commit, cat(complete("ROLLBACK"), ready('I'))}},
 			[]clientStep{{begin, beginReply}, {q, cat(errorResponse("22012"), ready('E'))},
@@ -143,6 +155,10 @@ func exchanges() []exchange {
 		{"separate, unknown tenant: the request is never sent", []step{
 			{cat(sw, syncMessage), cat(switchFail, ready('I'))}},
 			one(vacuum, cat(switchFail, ready('I'))), FateRefused, 0},
+		{"several statements go separately", []step{
+			{cat(sw, syncMessage), cat(switchOK, ready('I'))},
+			{two, cat(qReply[:len(qReply)-6], qReply)}},
+			one(two, cat(qReply[:len(qReply)-6], qReply)), FateHeld, 0},
 		{"asynchronous messages among the switch's replies", []step{{cat(sw, extRequest),
 			cat(msg('1'), notice(), msg('2'), status("search_path", `x, pg_temp`), row(), complete("SELECT 1"), extReply)}},
 			one(extRequest, cat(notice(), status("search_path", `x, pg_temp`), extReply)), FateHeld, 1},

@@ -39,12 +39,11 @@ type filter struct {
 
 	// What it expects.
 	phase phase
-	// extraZ: a Sync the carrier added after the client's simple query
-	// will be answered by a ReadyForQuery of its own, right after the
-	// client's; it is hidden (skipZ counts those due next).
-	extraZ    bool
-	skipZ     int
-	skipped   bool // the current message is one of those
+	// converted: the client's simple query went as Parse, Bind, Describe,
+	// Execute and Sync (see carryConvert); the replies only that form has
+	// (ParseComplete, BindComplete, NoData) are hidden until the first
+	// that both forms send.
+	converted bool
 	txStatus  byte // from the last ReadyForQuery: 'I', 'T' or 'E'
 	inBlock   bool // the switch's transaction became an explicit block
 	errSeen   bool // an error since the switch ran
@@ -136,11 +135,12 @@ func (f *filter) start() {
 	if async(f.typ) {
 		return
 	}
-	f.skipped = false
-	if f.typ == 'Z' && f.skipZ > 0 {
-		f.drop, f.skipped = true, true
-		f.skipZ--
-		return
+	if f.converted && f.phase == outcome {
+		if f.typ == '1' || f.typ == '2' || f.typ == 'n' {
+			f.drop = true
+			return
+		}
+		f.converted = false
 	}
 	switch f.phase {
 	case switchReply, separateReply:
@@ -200,15 +200,15 @@ func (f *filter) request(p []byte) {
 	f.bound, f.errBeforeBind = false, false
 }
 
-// expectSwitch: a switch goes in front of a request; with addSync, the
-// carrier also adds a Sync after it, whose ReadyForQuery is hidden.
-func (f *filter) expectSwitch(addSync bool) {
+// expectSwitch: a switch goes in front of a request; converted says the
+// request is a simple query the carrier sent in the extended form.
+func (f *filter) expectSwitch(converted bool) {
 	if f.phase == switchReply || f.phase == separateReply {
 		f.lose() // the last switch's replies were never read
 		return
 	}
 	f.phase, f.fate, f.failed = switchReply, FatePending, false
-	f.extraZ = addSync
+	f.converted = converted
 }
 
 // expectSeparate: a switch and a Sync go alone, before the request.
@@ -237,20 +237,13 @@ func (f *filter) ready() {
 	if len(f.body) > 0 {
 		status = f.body[0]
 	}
-	if f.skipped {
-		return // the answer to a Sync the carrier added
-	}
 	f.txStatus = status
-	if f.extraZ && f.phase != switchReply {
-		f.extraZ = false
-		f.skipZ++ // the answer to the carrier's Sync comes next
-	}
 	switch f.phase {
 	case switchReply:
 		// The switch failed and the server has skipped to the Sync:
 		// this is the only ReadyForQuery.
 		f.phase, f.fate = idle, FateRefused
-		f.failed, f.extraZ = false, false
+		f.failed, f.converted = false, false
 	case separateReply:
 		f.phase = idle
 		switch {

@@ -9,7 +9,13 @@ import "encoding/binary"
 // before the client's next request, in the same implicit transaction, and
 // nothing is cached on the server.
 func switchMessages(query string) []byte {
-	b := make([]byte, 0, len(query)+40)
+	return appendParseBindExecute(make([]byte, 0, len(query)+40), query, false)
+}
+
+// appendParseBindExecute appends Parse, Bind and Execute of query on the
+// unnamed statement and portal, with a Describe of the portal before the
+// Execute when describe is set.
+func appendParseBindExecute(b []byte, query string, describe bool) []byte {
 	// Parse: statement name "", query, no parameter types.
 	b = message(b, 'P', func(b []byte) []byte {
 		b = append(b, 0)
@@ -25,11 +31,24 @@ func switchMessages(query string) []byte {
 		b = binary.BigEndian.AppendUint16(b, 0)
 		return binary.BigEndian.AppendUint16(b, 0)
 	})
+	if describe {
+		b = message(b, 'D', func(b []byte) []byte { return append(b, 'P', 0) })
+	}
 	// Execute: portal "", no row limit.
 	return message(b, 'E', func(b []byte) []byte {
 		b = append(b, 0)
 		return binary.BigEndian.AppendUint32(b, 0)
 	})
+}
+
+// appendExtendedQuery appends sql as the extended protocol's equivalent of
+// a simple Query message: Parse, Bind (results in text, as the simple
+// protocol sends them), Describe of the portal (for the RowDescription the
+// simple protocol sends), Execute and Sync. Its replies are the simple
+// query's with ParseComplete, BindComplete and NoData added.
+func appendExtendedQuery(b []byte, sql string) []byte {
+	b = appendParseBindExecute(b, sql, true)
+	return append(b, syncMessage...)
 }
 
 // syncMessage ends an extended-protocol sequence: the server commits the

@@ -77,7 +77,7 @@ type carry uint8
 
 const (
 	carryPlain    carry = iota // in front of an extended-protocol request
-	carryAddSync               // in front of a simple query, with a Sync after it
+	carryConvert               // in front of a simple query, sent in the extended form
 	carrySeparate              // alone, with a Sync, answered before the request goes
 	carryNot                   // not with this write
 )
@@ -87,8 +87,12 @@ func carryMode(p []byte) carry {
 	typ, body, only := firstMessage(p)
 	switch typ {
 	case 'Q':
-		if sql, ok := queryText(typ, body); ok && only && Carriable(sql) {
-			return carryAddSync
+		// A simple query cannot follow extended-protocol messages that no
+		// Sync has closed (PostgreSQL 18 then fails the next command with
+		// "unexpected state STARTED"), so one statement is sent in the
+		// extended form instead; several go separately.
+		if sql, ok := queryText(typ, body); ok && only && Carriable(sql) && statements(sql) <= 1 {
+			return carryConvert
 		}
 		return carrySeparate
 	case 'P':
@@ -102,4 +106,19 @@ func carryMode(p []byte) carry {
 		return carrySeparate
 	}
 	return carryNot // Terminate, copy data: not a request a switch can go with
+}
+
+// statements counts the statements of sql that hold more than comments.
+func statements(sql string) int {
+	n := 0
+	sp := sqlscan.NewSplitter(sql)
+	for {
+		st, ok := sp.Next()
+		if !ok {
+			return n
+		}
+		if !st.Empty {
+			n++
+		}
+	}
 }
