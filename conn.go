@@ -31,6 +31,10 @@ type conn struct {
 	// distinct tenants (counted in tenants); the pool then closes it.
 	retired bool
 	tenants map[string]struct{}
+
+	// owner is the pool entry of a connection that a Pool owns (nil
+	// otherwise): Close gives the connection back to it (pool_conn.go).
+	owner *pooledConn
 }
 
 var (
@@ -115,6 +119,7 @@ func (c *conn) switchTo(ctx context.Context, want Scope) error {
 		return err
 	}
 	c.on = want
+	c.switched()
 	if want.Kind == ScopeTenant {
 		c.served(want.Tenant)
 	}
@@ -197,13 +202,13 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	switch {
 	case c.tx != nil:
 		if err = c.tx.admit(ctx, want); err == nil {
-			st, err = prepareInner(ctx, c.inner, query)
+			st, err = c.prepare(ctx, query)
 		}
 	case c.pooled(want):
 		st, err = c.preparePooled(ctx, want, query)
 	default:
 		if err = c.ensurePath(ctx, want); err == nil {
-			st, err = prepareInner(ctx, c.inner, query)
+			st, err = c.prepare(ctx, query)
 		}
 	}
 	if err != nil {
@@ -241,7 +246,13 @@ func (c *conn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-func (c *conn) Close() error { return c.inner.Close() }
+// Close closes the base connection, or gives a pool connection back.
+func (c *conn) Close() error {
+	if c.owner != nil {
+		return c.giveBack()
+	}
+	return c.inner.Close()
+}
 
 // Ping is exempt from the need for a tenant and sends no switch.
 func (c *conn) Ping(ctx context.Context) error {

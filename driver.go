@@ -19,6 +19,7 @@ type config struct {
 	txPooling     bool
 	roleFor       func(schema string) string
 	maxTenants    int
+	pool          poolConfig // Pool and its companions (pool_options.go)
 
 	// Precomputed: they do not depend on the tenant.
 	sharedQuery, sharedLocalQuery, baseQuery string
@@ -130,6 +131,9 @@ func newConfig(opts []Option) (*config, error) {
 	if err := c.naming.Check(); err != nil {
 		return nil, err
 	}
+	if err := c.pool.check(c); err != nil {
+		return nil, err
+	}
 	c.sharedQuery = c.sharedSwitch(false)
 	c.sharedLocalQuery = c.sharedSwitch(true)
 	c.baseQuery = c.baseSwitch()
@@ -143,6 +147,7 @@ type Connector struct {
 	base driver.Connector
 	cfg  *config
 	drv  *Driver
+	pool *pool // with Pool(n): the connections tenantpath owns
 }
 
 var (
@@ -161,20 +166,34 @@ func NewConnector(base driver.Connector, opts ...Option) (*Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Connector{base: base, cfg: cfg, drv: &Driver{base: base.Driver(), cfg: cfg}}, nil
+	c := &Connector{base: base, cfg: cfg}
+	c.drv = &Driver{base: base.Driver(), cfg: cfg, conn: c}
+	c.startPool()
+	return c, nil
 }
 
 // OpenDB wraps base as [NewConnector] does and returns a [*sql.DB] over it.
+// With [Pool], it also turns the *sql.DB's own idle pool off and lifts its
+// limit on open connections, so that every checkout reaches tenantpath's
+// pool (see [Pool]).
 func OpenDB(base driver.Connector, opts ...Option) (*sql.DB, error) {
 	c, err := NewConnector(base, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(c), nil
+	db := sql.OpenDB(c)
+	if c.pool != nil {
+		usePool(db)
+	}
+	return db, nil
 }
 
-// Connect opens a connection through the base connector and wraps it.
+// Connect opens a connection through the base connector and wraps it, or,
+// with [Pool], hands out one of the pool's.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.pool != nil {
+		return c.pool.get(ctx)
+	}
 	inner, err := c.base.Connect(ctx)
 	if err != nil {
 		return nil, err
@@ -185,9 +204,14 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 // Driver returns the wrapping driver.
 func (c *Connector) Driver() driver.Driver { return c.drv }
 
-// Close closes the base connector if it has a Close method (database/sql
-// calls it from DB.Close).
+// Close closes the pool of [Pool], if any, then the base connector if it
+// has a Close method (database/sql calls it from DB.Close).
 func (c *Connector) Close() error {
+	if c.pool != nil {
+		if err := c.pool.close(); err != nil {
+			return err
+		}
+	}
 	if cl, ok := c.base.(io.Closer); ok {
 		return cl.Close()
 	}
@@ -207,6 +231,7 @@ func (c *Connector) Unwrap() driver.Connector { return c.base }
 type Driver struct {
 	base driver.Driver
 	cfg  *config
+	conn *Connector // the one connector it was made for by NewConnector, if any
 }
 
 var (
@@ -249,7 +274,9 @@ func (d *Driver) OpenConnector(name string) (driver.Connector, error) {
 	} else {
 		base = dsnConnector{name: name, drv: d.base}
 	}
-	return &Connector{base: base, cfg: d.cfg, drv: d}, nil
+	c := &Connector{base: base, cfg: d.cfg, drv: d}
+	c.startPool()
+	return c, nil
 }
 
 // Unwrap returns the base driver.
