@@ -90,6 +90,7 @@ func (p *pool) acquire(ctx context.Context, want Scope, req context.Context) (pc
 		p.mu.Unlock()
 		return nil, 0, false, ErrPoolClosed
 	}
+	p.reclaimDone()
 	pc, r, stale := p.pick(req, want, time.Now())
 	var w *waiter
 	switch {

@@ -78,3 +78,21 @@ func (p *pool) requestDone(pc *pooledConn, req context.Context) {
 	p.mu.Unlock()
 	p.handOffUnlocked(pc)
 }
+
+// reclaimDone ends the holds of requests whose context is done and hands
+// those connections on. The watcher started by holdFor does the same, but
+// in a goroutine of its own that a busy machine may run late; a checkout
+// that finds the request over does not wait for it. p.mu is held and the
+// pool is open.
+func (p *pool) reclaimDone() {
+	for i := 0; i < len(p.held); {
+		pc := p.held[i]
+		if pc.request.Err() == nil {
+			i++
+			continue
+		}
+		pc.request = nil
+		p.endHold(pc) // removes p.held[i]
+		p.handOff(pc)
+	}
+}
