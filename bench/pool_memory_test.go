@@ -2,8 +2,8 @@ package bench
 
 import (
 	"context"
-	"flag"
 	"database/sql"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
