@@ -7,7 +7,7 @@ import (
 
 // warmScan bounds how many waiters, longest first, a connection given back
 // looks through for one whose tenant it has served before.
-const warmScan = 32
+const warmScan = 64
 
 // grant is what a waiting caller is handed: a connection, or a free slot
 // to open one in, or the error that ends its wait.
