@@ -49,7 +49,7 @@ func (p *pool) cleaner() {
 			p.mu.Lock()
 			var stale []*pooledConn
 			if !p.closed {
-				_, _, stale = p.pick(nil, Scope{}, now)
+				stale = p.dropStale(now)
 			}
 			p.mu.Unlock()
 			p.closeAll(stale)

@@ -41,11 +41,12 @@ func requestOf(ctx context.Context) context.Context {
 }
 
 // pick finds the best connection for a checkout among those kept for the
-// caller's request and the free ones, and takes out of the free list those
-// whose idle time or lifetime is over (returned as stale, to be closed).
-// Among equally good free connections, the most recently used one serves
-// a caller for its own path or for no tenant (the others then age out under
-// PoolMaxIdleTime), the least recently used one any other. p.mu is held.
+// caller's request and the free ones, after taking out of the free list
+// those whose idle time or lifetime is over (returned as stale, to be
+// closed). Among equally good free connections, the most recently used one
+// serves a caller for its own path or for no tenant (the others then age
+// out under PoolMaxIdleTime), the least recently used one any other. p.mu
+// is held.
 func (p *pool) pick(req context.Context, want Scope, now time.Time) (best *pooledConn, r rank, stale []*pooledConn) {
 	if req != nil {
 		for _, pc := range p.held {
@@ -54,28 +55,36 @@ func (p *pool) pick(req context.Context, want Scope, now time.Time) (best *poole
 			}
 		}
 	}
+	stale = p.dropStale(now)
 	r = rankWaited
-	kept := p.idle[:0]
 	for _, pc := range p.idle {
-		if p.staleIdle(pc, now) {
-			stale = append(stale, pc)
-			continue
-		}
-		kept = append(kept, pc)
 		pr := rankOf(pc, req, want)
 		if pr < r || (pr == r && pr <= rankNoTenant) {
 			best, r = pc, pr
 		}
 	}
-	clear(p.idle[len(kept):])
-	p.idle = kept
-	if len(stale) > 0 {
-		p.open -= len(stale)
-		for range stale {
-			p.passSlot()
+	return best, r, stale
+}
+
+// dropStale takes the free connections whose idle time or lifetime is over
+// out of the pool and returns them, to be closed once p.mu is released;
+// their slots go to waiters. p.mu is held.
+func (p *pool) dropStale(now time.Time) (stale []*pooledConn) {
+	kept := p.idle[:0]
+	for _, pc := range p.idle {
+		if p.staleIdle(pc, now) {
+			stale = append(stale, pc)
+		} else {
+			kept = append(kept, pc)
 		}
 	}
-	return best, r, stale
+	clear(p.idle[len(kept):])
+	p.idle = kept
+	p.open -= len(stale)
+	for range stale {
+		p.passSlot()
+	}
+	return stale
 }
 
 // rankOf says how well a free connection serves a checkout.
