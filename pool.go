@@ -41,6 +41,7 @@ type pooledConn struct {
 	on      Scope     // c.on when it was given back
 	warm    warmSet   // the tenants it has served, as far as the pool saw
 	stmts   stmtCache // its base driver's prepared statements, by query text
+	suspect bool      // another connection was found dead while it was free: ping it before use
 
 	// request is the context of the checkout that had it last, if that
 	// context can be cancelled (a request); nil otherwise.
@@ -135,12 +136,10 @@ func remove(list []*pooledConn, pc *pooledConn) []*pooledConn {
 	return list
 }
 
-// checkout checks a free connection through the base driver before the
-// caller gets it: ResetSession (pgx pings one idle for over a second; our
-// own refuses a connection in doubt or retired). A connection that fails is
-// closed.
+// checkout checks a free connection before the caller gets it (see
+// healthy). A connection that fails is closed.
 func (p *pool) checkout(ctx context.Context, pc *pooledConn, want Scope, req context.Context, r rank) error {
-	if err := pc.c.ResetSession(ctx); err != nil {
+	if err := p.healthy(ctx, pc); err != nil {
 		p.discard(pc)
 		return err
 	}
@@ -192,12 +191,16 @@ func (pc *pooledConn) release() error {
 	p := pc.p
 	c := pc.c
 	now := time.Now()
-	keep := c.tx == nil && c.IsValid() && !p.expired(pc, now)
+	dead := !baseValid(c)
+	keep := !dead && c.tx == nil && c.IsValid() && !p.expired(pc, now)
 	p.mu.Lock()
 	p.inUse--
 	if p.closed || !keep {
 		p.open--
 		p.passSlot()
+		if dead {
+			p.suspectFree()
+		}
 		p.mu.Unlock()
 		p.stats.closed.Add(1)
 		return pc.closeInner()
@@ -253,12 +256,13 @@ func (p *pool) passSlot() {
 }
 
 // discard closes a connection that was taken out of the pool but failed
-// its checkout.
+// its checkout: the server may have gone away under the others too.
 func (p *pool) discard(pc *pooledConn) {
 	p.mu.Lock()
 	p.inUse--
 	p.open--
 	p.passSlot()
+	p.suspectFree()
 	p.mu.Unlock()
 	p.stats.closed.Add(1)
 	pc.closeInner()

@@ -73,3 +73,35 @@ func usePool(db *sql.DB) {
 	db.SetMaxIdleConns(0)
 	db.SetMaxOpenConns(0)
 }
+
+// healthy checks a free connection through the base driver: ResetSession,
+// as database/sql would on reuse (pgx pings a connection idle for over a
+// second and refuses one left in a transaction; ours refuses a connection in
+// doubt or retired), and a ping first when the connection is suspect.
+func (p *pool) healthy(ctx context.Context, pc *pooledConn) error {
+	if pc.suspect {
+		pc.suspect = false
+		if err := pc.c.Ping(ctx); err != nil {
+			return err
+		}
+	}
+	return pc.c.ResetSession(ctx)
+}
+
+// suspectFree marks every free connection for a ping at its next checkout,
+// because another one was found dead: after a server restart or a mass
+// termination, every connection idle at that moment is probably dead too,
+// and a driver that pings only after a second of idleness would otherwise
+// fail one caller's statement per dead connection. p.mu is held.
+func (p *pool) suspectFree() {
+	for _, pc := range p.idle {
+		pc.suspect = true
+	}
+}
+
+// baseValid reports whether the base driver still considers its
+// connection usable (true when it cannot say).
+func baseValid(c *conn) bool {
+	v, ok := c.inner.(driver.Validator)
+	return !ok || v.IsValid()
+}

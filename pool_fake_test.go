@@ -19,6 +19,9 @@ type fakeBase struct {
 	mu                       sync.Mutex
 	conns                    []*fakeBaseConn
 	failConnect              error
+	// blindReset makes ResetSession miss a dead connection, as pgx's
+	// does for one idle less than a second; Ping always notices.
+	blindReset bool
 }
 
 func (f *fakeBase) Connect(ctx context.Context) (driver.Conn, error) {
@@ -75,9 +78,16 @@ func (c *fakeBaseConn) ExecContext(ctx context.Context, q string, args []driver.
 	return driver.RowsAffected(1), nil
 }
 
+func (c *fakeBaseConn) Ping(ctx context.Context) error {
+	if c.dead.Load() {
+		return driver.ErrBadConn
+	}
+	return nil
+}
+
 func (c *fakeBaseConn) ResetSession(ctx context.Context) error {
 	c.resets.Add(1)
-	if c.dead.Load() {
+	if c.dead.Load() && !c.f.blindReset {
 		return driver.ErrBadConn
 	}
 	return nil

@@ -295,6 +295,46 @@ func TestPoolHealthChecks(t *testing.T) {
 	}
 }
 
+// After a server restart every free connection is dead, and a base
+// driver that only pings after a second of idleness lets them through its
+// check. Once one is found dead, the others are pinged before use: one
+// caller's statement fails, not one per connection.
+func TestPoolPingsFreeConnectionsAfterADeadOne(t *testing.T) {
+	c, f := newFakePool(t, Pool(3), PoolRequestHold(0))
+	f.blindReset = true
+	var held []*conn
+	for _, id := range []string{"a", "b", "c"} {
+		held = append(held, checkout(t, c, tenantCtx(id)))
+	}
+	for _, cn := range held {
+		cn.Close()
+	}
+	for _, bc := range f.conns {
+		bc.dead.Store(true) // the server restarted
+	}
+	first, err := c.Connect(tenantCtx("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.(*conn).ExecContext(tenantCtx("a"), "SELECT 1", nil); err == nil {
+		t.Fatal("a dead connection answered")
+	}
+	first.Close()
+	// Each of these fails the test if its statement fails: the dead
+	// connection on b's path, then the one on c's, are pinged and closed.
+	for _, id := range []string{"b", "c"} {
+		checkout(t, c, tenantCtx(id)).Close()
+	}
+	for i, bc := range f.conns[:3] {
+		if !bc.closed.Load() {
+			t.Fatalf("dead connection %d is still open", i)
+		}
+	}
+	if st := stats(t, c); st.Closed != 3 {
+		t.Fatalf("%+v", st)
+	}
+}
+
 func TestPoolLifetimeAndIdleTime(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
 		c, f := newFakePool(t, Pool(2), PoolMaxIdleTime(20*time.Millisecond))
