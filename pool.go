@@ -207,7 +207,7 @@ func (pc *pooledConn) release() error {
 	}
 	pc.on, pc.freed = c.on, now
 	pc.warm.add(c.on)
-	if p.waiters.n > 0 && pc.request != nil && p.cfg.pool.hold > 0 {
+	if p.waiters.n > 0 && pc.request != nil && p.cfg.pool.hold > 0 && pc.request.Err() == nil {
 		p.holdFor(pc)
 	} else {
 		p.handOff(pc)
