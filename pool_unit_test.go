@@ -213,6 +213,7 @@ func TestPoolWaitCanceledLosesNothing(t *testing.T) {
 				ctx, cancel := context.WithTimeout(tenantCtx(string(rune('a'+rng.IntN(4)))), time.Duration(rng.IntN(300))*time.Microsecond)
 				if dc, err := c.Connect(ctx); err == nil {
 					dc.(*conn).ExecContext(ctx, "SELECT 1", nil)
+					time.Sleep(time.Duration(rng.IntN(200)) * time.Microsecond) // others queue meanwhile
 					dc.Close()
 				}
 				cancel()
