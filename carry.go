@@ -96,6 +96,7 @@ func (c *conn) landed(err error) error {
 		// The switch ran. Whether it holds depends on how the
 		// transaction it ran in ends; settle finds out.
 		c.on, c.carried = a.want, true
+		c.switched()
 		if a.want.Kind == ScopeTenant {
 			c.served(a.want.Tenant)
 			c.pathSet()

@@ -48,6 +48,10 @@ type conn struct {
 	// distinct tenants (counted in tenants); the pool then closes it.
 	retired bool
 	tenants map[string]struct{}
+
+	// owner is the pool entry of a connection that a Pool owns (nil
+	// otherwise): Close gives the connection back to it (pool_conn.go).
+	owner *pooledConn
 }
 
 var (
@@ -133,6 +137,7 @@ func (c *conn) switchTo(ctx context.Context, want Scope) error {
 		return err
 	}
 	c.on = want
+	c.switched()
 	if want.Kind == ScopeTenant {
 		c.served(want.Tenant)
 		c.pathSet()
@@ -218,7 +223,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	} else {
 		var armed bool
 		if armed, err = c.pathFor(ctx, want, query); err == nil {
-			st, err = prepareInner(ctx, c.inner, query)
+			st, err = c.prepare(ctx, query)
 			if armed {
 				err = c.landed(err)
 			}
@@ -273,7 +278,13 @@ func (c *conn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-func (c *conn) Close() error { return c.inner.Close() }
+// Close closes the base connection, or gives a pool connection back.
+func (c *conn) Close() error {
+	if c.owner != nil {
+		return c.giveBack()
+	}
+	return c.inner.Close()
+}
 
 // Ping is exempt from the need for a tenant and sends no switch.
 func (c *conn) Ping(ctx context.Context) error {

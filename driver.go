@@ -23,6 +23,7 @@ type config struct {
 	roleFor       func(schema string) string
 	maxTenants    int
 	recheck       time.Duration
+	pool          poolConfig // Pool and its companions (pool_options.go)
 
 	// Precomputed: they do not depend on the tenant.
 	sharedQuery, sharedLocalQuery, baseQuery, baseCarried string
@@ -134,6 +135,9 @@ func newConfig(opts []Option) (*config, error) {
 	if err := c.naming.Check(); err != nil {
 		return nil, err
 	}
+	if err := c.pool.check(c); err != nil {
+		return nil, err
+	}
 	c.sharedQuery = c.sharedSwitch(false)
 	c.sharedLocalQuery = c.sharedSwitch(true)
 	c.baseQuery = c.baseSwitch(alone)
@@ -148,6 +152,7 @@ type Connector struct {
 	base driver.Connector
 	cfg  *config
 	drv  *Driver
+	pool *pool // with Pool(n): the connections tenantpath owns
 }
 
 var (
@@ -166,37 +171,62 @@ func NewConnector(base driver.Connector, opts ...Option) (*Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Connector{base: base, cfg: cfg, drv: &Driver{base: base.Driver(), cfg: cfg}}, nil
+	c := &Connector{base: base, cfg: cfg}
+	c.drv = &Driver{base: base.Driver(), cfg: cfg, conn: c}
+	c.startPool()
+	return c, nil
 }
 
 // OpenDB wraps base as [NewConnector] does and returns a [*sql.DB] over it.
+// With [Pool], it also turns the *sql.DB's own idle pool off and lifts its
+// limit on open connections, so that every checkout reaches tenantpath's
+// pool (see [Pool]).
 func OpenDB(base driver.Connector, opts ...Option) (*sql.DB, error) {
 	c, err := NewConnector(base, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(c), nil
+	db := sql.OpenDB(c)
+	if c.pool != nil {
+		usePool(db)
+	}
+	return db, nil
 }
 
-// Connect opens a connection through the base connector and wraps it.
+// Connect opens a connection through the base connector and wraps it, or,
+// with [Pool], hands out one of the pool's.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.pool != nil {
+		return c.pool.get(ctx)
+	}
 	inner, err := c.base.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return connOver(c.base, inner, c.cfg), nil
+}
+
+// connOver wraps inner, a connection of base, with the carrier beneath it
+// when base has one.
+func connOver(base driver.Connector, inner driver.Conn, cfg *config) *conn {
 	var w *wire.Conn
-	if src, ok := c.base.(carrierSource); ok {
+	if src, ok := base.(carrierSource); ok {
 		w = src.CarrierFor(inner)
 	}
-	return newConn(inner, c.cfg, w), nil
+	return newConn(inner, cfg, w)
 }
 
 // Driver returns the wrapping driver.
 func (c *Connector) Driver() driver.Driver { return c.drv }
 
-// Close closes the base connector if it has a Close method (database/sql
-// calls it from DB.Close).
+// Close closes the pool of [Pool], if any, then the base connector if it
+// has a Close method (database/sql calls it from DB.Close).
 func (c *Connector) Close() error {
+	if c.pool != nil {
+		if err := c.pool.close(); err != nil {
+			return err
+		}
+	}
 	if cl, ok := c.base.(io.Closer); ok {
 		return cl.Close()
 	}
@@ -216,6 +246,7 @@ func (c *Connector) Unwrap() driver.Connector { return c.base }
 type Driver struct {
 	base driver.Driver
 	cfg  *config
+	conn *Connector // the one connector it was made for by NewConnector, if any
 }
 
 var (
@@ -258,7 +289,9 @@ func (d *Driver) OpenConnector(name string) (driver.Connector, error) {
 	} else {
 		base = dsnConnector{name: name, drv: d.base}
 	}
-	return &Connector{base: base, cfg: d.cfg, drv: d}, nil
+	c := &Connector{base: base, cfg: d.cfg, drv: d}
+	c.startPool()
+	return c, nil
 }
 
 // Unwrap returns the base driver.
