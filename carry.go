@@ -95,7 +95,7 @@ func (c *conn) landed(err error) error {
 	if !a.local {
 		// The switch ran. Whether it holds depends on how the
 		// transaction it ran in ends; settle finds out.
-		c.on, c.carried = a.want, true
+		c.on, c.carried, c.moved = a.want, true, true
 		c.switched()
 		if a.want.Kind == ScopeTenant {
 			c.served(a.want.Tenant)

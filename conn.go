@@ -44,6 +44,10 @@ type conn struct {
 	setAt time.Time
 	epoch uint64
 
+	// handBack says that closing the base connection may hand it to another
+	// user (handback.go); moved, that tenantpath changed its path since.
+	handBack, moved bool
+
 	// retired is set once the connection has served cfg.maxTenants
 	// distinct tenants (counted in tenants); the pool then closes it.
 	retired bool
@@ -136,7 +140,7 @@ func (c *conn) switchTo(ctx context.Context, want Scope) error {
 		c.on = Scope{Kind: pathUnknown}
 		return err
 	}
-	c.on = want
+	c.on, c.moved = want, true
 	c.switched()
 	if want.Kind == ScopeTenant {
 		c.served(want.Tenant)
@@ -203,6 +207,7 @@ func (c *conn) observe(want Scope, effect sqlEffect) {
 // tenant call must not let the next call for the base path run on that
 // tenant's path.
 func (c *conn) userChangedPath(kind ScopeKind) {
+	c.moved = true
 	if kind == ScopeBase && (c.on.Kind == ScopeBase || c.on.Kind == pathUser) {
 		c.on = Scope{Kind: pathUser}
 		return
@@ -283,6 +288,7 @@ func (c *conn) Close() error {
 	if c.owner != nil {
 		return c.giveBack()
 	}
+	c.resetForHandBack()
 	return c.inner.Close()
 }
 

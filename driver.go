@@ -213,7 +213,9 @@ func connOver(base driver.Connector, inner driver.Conn, cfg *config) *conn {
 	if src, ok := base.(carrierSource); ok {
 		w = src.CarrierFor(inner)
 	}
-	return newConn(inner, cfg, w)
+	c := newConn(inner, cfg, w)
+	c.handBack = handsBack(base)
+	return c
 }
 
 // Driver returns the wrapping driver.

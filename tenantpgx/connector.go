@@ -92,3 +92,7 @@ func carrierOf(conn driver.Conn) *wire.Conn {
 	w, _ := sc.Conn().PgConn().Conn().(*wire.Conn)
 	return w
 }
+
+// ClosesConnections tells tenantpath that closing a connection of this
+// connector ends it, so no path needs resetting first.
+func (c *connector) ClosesConnections() bool { return true }
