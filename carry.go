@@ -34,7 +34,7 @@ type armed struct {
 func (c *conn) pathFor(ctx context.Context, want Scope, text string) (bool, error) {
 	switch {
 	case c.tx != nil:
-		return false, c.tx.admit(ctx, want)
+		return c.tx.admit(ctx, want)
 	case c.cfg.txPooling:
 		if want.Kind == ScopeBase || c.wire == nil {
 			return false, nil // run as it is, or wrapped by the caller
@@ -49,7 +49,9 @@ func (c *conn) pathFor(ctx context.Context, want Scope, text string) (bool, erro
 		// a switch too, which would take that statement down with it.
 		// The path stays unknown; the call after it switches.
 		return false, nil
-	case c.wire != nil && wire.Carriable(text):
+	case c.native || c.wire != nil && wire.Carriable(text):
+		// A native connection sends nothing alone: its wire sends the
+		// switch ahead of a request that cannot share its transaction.
 		return c.carry(ctx, want, false)
 	}
 	return false, c.switchTo(ctx, want)

@@ -44,6 +44,11 @@ type conn struct {
 	setAt time.Time
 	epoch uint64
 
+	// native: the connection is pgx's own (tenantpgx.Configure), not
+	// database/sql's: the statements are pgx's, tenantpath only arms
+	// switches on its wire (native.go).
+	native bool
+
 	// handBack says that closing the base connection may hand it to another
 	// user (handback.go); moved, that tenantpath changed its path since.
 	handBack, moved bool

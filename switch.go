@@ -82,8 +82,8 @@ func (cfg *config) sharedSwitch(local bool) string {
 }
 
 // baseSwitch returns the session to the path (and role) it started with.
-// Carried, it must be one statement: with tenant roles it is not carried
-// ("").
+// Carried, it must be one statement, so with tenant roles it sets both to
+// the values RESET would restore.
 func (cfg *config) baseSwitch(f form) string {
 	switch {
 	case cfg.roleFor == nil:
@@ -91,7 +91,8 @@ func (cfg *config) baseSwitch(f form) string {
 	case f == alone:
 		return "RESET role; RESET search_path"
 	}
-	return ""
+	return "SELECT pg_catalog.set_config('role', (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'role'), false), " +
+		"pg_catalog.set_config('search_path', (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'), false)"
 }
 
 // switchQuery returns the statement of form f that puts want's path in

@@ -35,39 +35,52 @@ type tx struct {
 var _ driver.Tx = (*tx)(nil)
 
 // admit checks a call made inside the transaction. A call for the base path
-// runs in the transaction's scope.
-func (t *tx) admit(ctx context.Context, want Scope) error {
-	if want.Kind == ScopeBase {
-		return nil
+// runs in the transaction's scope. It reports whether it armed a switch to
+// travel with the call (see reassert).
+func (t *tx) admit(ctx context.Context, want Scope) (bool, error) {
+	if err := t.refusal(want); err != nil {
+		return false, err
 	}
-	if want != t.scope {
-		return &TenantMismatchError{Tx: t.scope, Call: want}
-	}
-	if t.ended {
-		return &TenantMismatchError{Tx: t.scope, Call: want, Doubt: "its own SQL may have ended"}
-	}
-	if t.doubt != "" {
-		return &TenantMismatchError{Tx: t.scope, Call: want, Doubt: t.doubt}
-	}
-	if t.pathInDoubt {
+	if want.Kind != ScopeBase && t.pathInDoubt {
 		return t.reassert(ctx)
+	}
+	return false, nil
+}
+
+// refusal returns why a call for want may not run in the transaction, or
+// nil.
+func (t *tx) refusal(want Scope) error {
+	switch {
+	case want.Kind == ScopeBase:
+		return nil
+	case want != t.scope:
+		return &TenantMismatchError{Tx: t.scope, Call: want}
+	case t.ended:
+		return &TenantMismatchError{Tx: t.scope, Call: want, Doubt: "its own SQL may have ended"}
+	case t.doubt != "":
+		return &TenantMismatchError{Tx: t.scope, Call: want, Doubt: t.doubt}
 	}
 	return nil
 }
 
 // reassert sets the transaction's path again, for the rest of the
-// transaction only. Whatever happens, the connection's path counts as
-// unknown once the transaction ends (touched is set).
-func (t *tx) reassert(ctx context.Context) error {
-	query, schema, err := t.conn.cfg.switchQuery(t.scope, true, alone)
-	if err != nil {
-		return err
-	}
-	if err := t.conn.sendSwitch(ctx, query, t.scope, schema); err != nil {
-		return err
-	}
+// transaction only: carried with the call when the connection can, alone
+// otherwise. Whatever happens, the connection's path counts as unknown once
+// the transaction ends (touched is set).
+func (t *tx) reassert(ctx context.Context) (bool, error) {
+	c := t.conn
 	t.pathInDoubt = false
-	return nil
+	if c.wire != nil {
+		return c.carry(ctx, t.scope, true)
+	}
+	query, schema, err := c.cfg.switchQuery(t.scope, true, alone)
+	if err == nil {
+		err = c.sendSwitch(ctx, query, t.scope, schema)
+	}
+	if err != nil {
+		t.pathInDoubt = true
+	}
+	return false, err
 }
 
 // observe records what the caller's SQL inside the transaction may have

@@ -17,6 +17,7 @@
 package wire
 
 import (
+	"errors"
 	"net"
 	"sync"
 )
@@ -61,9 +62,16 @@ type Conn struct {
 	armed  []byte // the switch's messages, for the next request
 	sticky bool   // for every request until Disarm, not just the next
 	sent   bool   // the armed switch went out with a request
+	refuse error  // the next request must not go: its write fails with this
 
 	wbuf []byte
 }
+
+// ErrOutsideTransaction refuses a request that needs its switch sent
+// alone (COPY, several statements in one simple query, …) when the switch
+// holds for the transaction only (a transaction-mode pooler): it would end
+// before the request ran. Such requests must run inside a transaction.
+var ErrOutsideTransaction = errors.New("tenantpath: under TransactionPooling, COPY and multi-statement queries for a tenant must run inside a transaction")
 
 // New wraps c.
 func New(c net.Conn) *Conn { return &Conn{Conn: c} }
@@ -107,6 +115,29 @@ func (c *Conn) Reported() (string, uint64) {
 	return c.f.reported, c.f.reports.Load()
 }
 
+// Refuse makes the next request fail with err instead of being sent: for a
+// caller that learns too late that a request must not run and cannot stop
+// its client any other way (a pgx tracer). The client then sees a write
+// error wrapping err; pgx closes the connection after one, so whatever
+// transaction was open on it ends without having run the request.
+func (c *Conn) Refuse(err error) {
+	c.mu.Lock()
+	c.refuse = err
+	c.mu.Unlock()
+}
+
+// TxStatus returns the transaction status of the server's last
+// ReadyForQuery: 'I' (idle), 'T' (in a transaction block) or 'E' (in a
+// failed one).
+func (c *Conn) TxStatus() byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.f.txStatus == 0 {
+		return 'I'
+	}
+	return c.f.txStatus
+}
+
 // InFailedBlock reports whether the server said, in its last
 // ReadyForQuery, that the connection is in a failed transaction block:
 // until the block ends it refuses every statement but the ones that end it
@@ -135,6 +166,11 @@ func (c *Conn) RefusedBeforeBind() bool {
 // it if there is one.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	if err := c.refuse; err != nil {
+		c.refuse = nil
+		c.mu.Unlock()
+		return 0, err
+	}
 	sw := c.armed
 	c.f.request(p)
 	if sw == nil {
@@ -151,6 +187,13 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.sent = true
 	if how == carrySeparate {
+		if c.sticky {
+			// A switch for the transaction only would end with its own
+			// Sync, before the request ran.
+			c.armed, c.sticky, c.sent = nil, false, false
+			c.mu.Unlock()
+			return 0, ErrOutsideTransaction
+		}
 		c.mu.Unlock()
 		return c.writeSeparate(sw, p)
 	}
