@@ -160,7 +160,9 @@ func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx
 	c.starts.Add(1)
 	return ctx
 }
-func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) { c.ends.Add(1) }
+func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {
+	c.ends.Add(1)
+}
 
 func TestConfiguredPoolKeepsTheUsersTracer(t *testing.T) {
 	e := tptest.NewEnv(t, "10")
