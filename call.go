@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"log/slog"
 
 	"github.com/tenantpath/tenantpath/internal/wire"
 )
@@ -40,13 +41,16 @@ func (c *conn) run(ctx context.Context, st *statement) (driver.Result, driver.Ro
 	}
 	res, rows, err := c.attempt(ctx, want, st)
 	if err != nil && c.mayRetry(err, st) {
-		c.settle() // the failed attempt may have undone a carried switch
+		c.cfg.counts.driftRetries.Add(1)
+		c.cfg.log(ctx, slog.LevelInfo, "tenantpath: statement retried", want, slog.String("error", err.Error()))
+		c.settle(ctx) // the failed attempt may have undone a carried switch
 		res, rows, err = c.attempt(ctx, want, st)
 	}
 	if errors.Is(err, driver.ErrBadConn) && c.refusedUnsent(ctx, err) {
 		return nil, nil, busyError(want, err)
 	}
-	c.observe(want, st.effect)
+	c.observe(ctx, want, st.effect)
+	c.countRefusal(ctx, want, err)
 	return res, rows, c.explain(err, want)
 }
 
@@ -58,7 +62,7 @@ func (c *conn) attempt(ctx context.Context, want Scope, st *statement) (driver.R
 	}
 	res, rows, err := c.send(ctx, st)
 	if armed {
-		err = c.landed(err)
+		err = c.landed(ctx, err)
 	}
 	return res, rows, err
 }

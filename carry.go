@@ -34,7 +34,11 @@ type armed struct {
 func (c *conn) pathFor(ctx context.Context, want Scope, text string) (bool, error) {
 	switch {
 	case c.tx != nil:
-		return c.tx.admit(ctx, want)
+		armed, err := c.tx.admit(ctx, want)
+		if !armed && err == nil {
+			c.cfg.counts.reuses.Add(1)
+		}
+		return armed, err
 	case c.cfg.txPooling:
 		if want.Kind == ScopeBase || c.wire == nil {
 			return false, nil // run as it is, or wrapped by the caller
@@ -42,6 +46,7 @@ func (c *conn) pathFor(ctx context.Context, want Scope, text string) (bool, erro
 		return c.carry(ctx, want, true)
 	case c.on == want && (want.Kind != ScopeTenant || c.trusted()),
 		want.Kind == ScopeBase && c.on.Kind == pathUser:
+		c.cfg.counts.reuses.Add(1)
 		return false, nil
 	case c.wire != nil && c.wire.InFailedBlock():
 		// A transaction begun by hand failed: the server refuses all but
@@ -81,7 +86,7 @@ func (c *conn) carry(ctx context.Context, want Scope, local bool) (bool, error) 
 // landed records what became of an armed switch once the statement it went
 // with has been sent (err is the statement's error), and returns the
 // call's error: the switch's own failure replaces the statement's.
-func (c *conn) landed(err error) error {
+func (c *conn) landed(ctx context.Context, err error) error {
 	a := c.armed
 	c.armed = armed{}
 	if !c.wire.Disarm() {
@@ -89,16 +94,16 @@ func (c *conn) landed(err error) error {
 	}
 	switch c.wire.Fate() {
 	case wire.FateRefused:
-		return c.refused(a, err)
+		return c.refusedSwitch(ctx, a, err)
 	case wire.FateLost:
-		c.bad, c.on = true, Scope{Kind: pathUnknown}
+		c.discard(ctx, "the protocol went out of step", err)
 		return err
 	}
+	c.countSwitch(ctx, a.want, true)
 	if !a.local {
 		// The switch ran. Whether it holds depends on how the
 		// transaction it ran in ends; settle finds out.
 		c.on, c.carried, c.moved = a.want, true, true
-		c.switched()
 		if a.want.Kind == ScopeTenant {
 			c.served(a.want.Tenant)
 			c.pathSet()
@@ -107,9 +112,9 @@ func (c *conn) landed(err error) error {
 	return err
 }
 
-// refused handles a switch the server refused: the statement never ran and
-// its error is the switch's.
-func (c *conn) refused(a armed, err error) error {
+// refusedSwitch handles a switch the server refused: the statement never
+// ran and its error is the switch's.
+func (c *conn) refusedSwitch(ctx context.Context, a armed, err error) error {
 	switch sqlState(err) {
 	case "3F000", "42704": // no such schema, no such role
 		if c.on == a.want {
@@ -119,13 +124,13 @@ func (c *conn) refused(a armed, err error) error {
 		}
 		return &UnknownTenantError{Tenant: a.want.Tenant, Schema: a.schema}
 	}
-	c.bad, c.on = true, Scope{Kind: pathUnknown}
+	c.discard(ctx, "the switch failed", err)
 	return &SwitchError{Scope: a.want, Err: err}
 }
 
 // settle applies what became of the last carried switch, once the
 // transaction it ran in has ended: a rollback undid it.
-func (c *conn) settle() {
+func (c *conn) settle(ctx context.Context) {
 	if !c.carried {
 		return
 	}
@@ -135,7 +140,7 @@ func (c *conn) settle() {
 	case wire.FateUndone:
 		c.on = Scope{Kind: pathUnknown}
 	case wire.FateLost:
-		c.bad, c.on = true, Scope{Kind: pathUnknown}
+		c.discard(ctx, "the protocol went out of step", nil)
 	}
 	c.carried = false
 }

@@ -93,9 +93,9 @@ func newConn(inner driver.Conn, cfg *config, w *wire.Conn) *conn {
 // server said since the last call.
 func (c *conn) wanted(ctx context.Context) (Scope, error) {
 	if c.wire != nil {
-		c.settle()
+		c.settle(ctx)
 		if c.wire.Reports() != c.reportsSeen {
-			c.checkReport()
+			c.checkReport(ctx)
 		}
 	}
 	if c.bad {
@@ -105,6 +105,7 @@ func (c *conn) wanted(ctx context.Context) (Scope, error) {
 	want := ScopeOf(ctx)
 	if want.Kind == ScopeNone {
 		if !c.cfg.allowNoTenant {
+			c.countRefusal(ctx, want, ErrNoTenant)
 			return want, ErrNoTenant
 		}
 		want.Kind = ScopeBase
@@ -141,12 +142,11 @@ func (c *conn) switchTo(ctx context.Context, want Scope) error {
 		// The switch may or may not have reached the server: nobody can
 		// say what path this connection is on, so it must never be used
 		// again.
-		c.bad = true
-		c.on = Scope{Kind: pathUnknown}
+		c.discard(ctx, "the switch failed", failed.Err)
 		return err
 	}
 	c.on, c.moved = want, true
-	c.switched()
+	c.countSwitch(ctx, want, false)
 	if want.Kind == ScopeTenant {
 		c.served(want.Tenant)
 		c.pathSet()
@@ -193,15 +193,20 @@ func (c *conn) served(tenant string) {
 
 // observe records what the caller's own SQL, in a call for want, may have
 // done to the path.
-func (c *conn) observe(want Scope, effect sqlEffect) {
+func (c *conn) observe(ctx context.Context, want Scope, effect sqlEffect) {
 	if effect == 0 {
 		return
 	}
 	if c.tx != nil {
+		if effect&effectPath != 0 {
+			c.doubted(ctx, c.tx.scope, "the caller's SQL inside a transaction")
+		}
 		c.tx.observe(effect)
 		return
 	}
-	c.userChangedPath(want.Kind)
+	if was := c.on; c.userChangedPath(want.Kind) {
+		c.doubted(ctx, was, "the caller's SQL")
+	}
 }
 
 // userChangedPath records that the caller's SQL, in a call for scope kind,
@@ -210,14 +215,16 @@ func (c *conn) observe(want Scope, effect sqlEffect) {
 // it as the caller's: there the caller's SET is meant for the caller's next
 // calls. Anywhere else nothing is known any more: a false alarm after a
 // tenant call must not let the next call for the base path run on that
-// tenant's path.
-func (c *conn) userChangedPath(kind ScopeKind) {
+// tenant's path. It reports whether a known path became unknown.
+func (c *conn) userChangedPath(kind ScopeKind) bool {
 	c.moved = true
 	if kind == ScopeBase && (c.on.Kind == ScopeBase || c.on.Kind == pathUser) {
 		c.on = Scope{Kind: pathUser}
-		return
+		return false
 	}
+	known := c.on.Kind != pathUnknown
 	c.on = Scope{Kind: pathUnknown}
+	return known
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -235,7 +242,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		if armed, err = c.pathFor(ctx, want, query); err == nil {
 			st, err = c.prepare(ctx, query)
 			if armed {
-				err = c.landed(err)
+				err = c.landed(ctx, err)
 			}
 		}
 	}
@@ -269,7 +276,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		if armed, err = c.pathFor(ctx, want, "BEGIN"); err == nil {
 			inner, err = beginInner(ctx, c.inner, opts)
 			if armed {
-				err = c.landed(err)
+				err = c.landed(ctx, err)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/tenantpath/tenantpath/internal/wire"
@@ -23,6 +24,8 @@ type config struct {
 	roleFor       func(schema string) string
 	maxTenants    int
 	recheck       time.Duration
+	logger        *slog.Logger
+	counts        counters
 	pool          poolConfig // Pool and its companions (pool_options.go)
 
 	// Precomputed: they do not depend on the tenant.

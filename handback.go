@@ -47,7 +47,7 @@ func (c *conn) resetForHandBack() {
 	ctx, cancel := context.WithTimeout(context.Background(), handBackTimeout)
 	defer cancel()
 	if _, err := c.execDirect(ctx, c.cfg.baseQuery); err != nil {
-		c.bad = true
+		c.discard(ctx, "resetting the path before handing it back failed", err)
 		return
 	}
 	c.on = Scope{Kind: ScopeBase}

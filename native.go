@@ -96,10 +96,10 @@ func (n *nativeConn) Done(err error) error {
 	}
 	c := n.c
 	if n.armed {
-		err = c.landed(err)
+		err = c.landed(context.Background(), err)
 		n.armed = false
 	}
-	c.observe(n.want, n.effect)
+	c.observe(context.Background(), n.want, n.effect)
 	n.effect = 0
 	return c.explain(err, n.want)
 }

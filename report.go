@@ -1,5 +1,7 @@
 package tenantpath
 
+import "context"
+
 // The server's own word. PostgreSQL 18 reports search_path to the client
 // (ParameterStatus) whenever a statement ends with another value than it
 // started with, whatever changed it: SET, set_config inside a function or a
@@ -13,7 +15,7 @@ package tenantpath
 // connection last answered, so under TransactionPooling it is not used.
 
 // checkReport compares the server's latest report with the belief.
-func (c *conn) checkReport() {
+func (c *conn) checkReport(ctx context.Context) {
 	reported, n := c.wire.Reported()
 	c.reportsSeen = n
 	if c.cfg.txPooling {
@@ -29,6 +31,7 @@ func (c *conn) checkReport() {
 	if c.reportFits(believed, reported) {
 		return
 	}
+	c.doubted(ctx, believed, "the server reports search_path "+reported)
 	if c.tx != nil {
 		c.tx.doubt = "the server reports search_path " + reported
 		c.tx.touched = true

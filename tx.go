@@ -114,7 +114,7 @@ func (t *tx) end() {
 	c := t.conn
 	c.tx = nil
 	if c.wire != nil {
-		c.settle() // a switch carried with BEGIN is undone by ROLLBACK
+		c.settle(context.Background()) // a switch carried with BEGIN is undone by ROLLBACK
 	}
 	if t.touched {
 		c.userChangedPath(t.scope.Kind)

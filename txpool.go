@@ -37,7 +37,7 @@ func (c *conn) beginPooled(ctx context.Context, want Scope, opts driver.TxOption
 // fails leaves the connection in doubt.
 func (c *conn) rollbackPooled(t driver.Tx) {
 	if err := t.Rollback(); err != nil {
-		c.bad = true
+		c.discard(context.Background(), "rolling back a transaction of its own failed", err)
 	}
 }
 
