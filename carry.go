@@ -21,9 +21,10 @@ type carrierSource interface {
 
 // armed is the switch a connection has armed for its next request.
 type armed struct {
-	want   Scope
-	schema string
-	local  bool
+	want     Scope
+	schema   string
+	local    bool
+	settings []string // per-tenant settings it sets
 }
 
 // pathFor makes sure a statement (text) runs on want's path: inside a
@@ -65,7 +66,7 @@ func (c *conn) pathFor(ctx context.Context, want Scope, text string) (bool, erro
 // carry arms the switch to want's path (for the transaction only, with
 // local) on the wire, or sends it alone when it cannot be carried.
 func (c *conn) carry(ctx context.Context, want Scope, local bool) (bool, error) {
-	query, schema, err := c.cfg.switchQuery(want, local, carried)
+	query, schema, settings, err := c.switchStatement(want, local, carried)
 	if err != nil {
 		return false, err
 	}
@@ -79,7 +80,7 @@ func (c *conn) carry(ctx context.Context, want Scope, local bool) (bool, error) 
 		return false, err
 	}
 	c.wire.Arm(query, local)
-	c.armed = armed{want: want, schema: schema, local: local}
+	c.armed = armed{want: want, schema: schema, local: local, settings: settings}
 	return true, nil
 }
 
@@ -104,6 +105,7 @@ func (c *conn) landed(ctx context.Context, err error) error {
 		// The switch ran. Whether it holds depends on how the
 		// transaction it ran in ends; settle finds out.
 		c.on, c.carried, c.moved = a.want, true, true
+		c.settingsApplied(a.settings)
 		if a.want.Kind == ScopeTenant {
 			c.served(a.want.Tenant)
 			c.pathSet()

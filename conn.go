@@ -53,6 +53,10 @@ type conn struct {
 	// user (handback.go); moved, that tenantpath changed its path since.
 	handBack, moved bool
 
+	// settingsSet lists the per-tenant settings this connection ever set
+	// on its session (settings.go).
+	settingsSet []string
+
 	// retired is set once the connection has served cfg.maxTenants
 	// distinct tenants (counted in tenants); the pool then closes it.
 	retired bool
@@ -117,7 +121,7 @@ func (c *conn) wanted(ctx context.Context) (Scope, error) {
 // single SELECT that calls set_config only if the schema exists, so an
 // unknown tenant leaves the path untouched and is reported as such.
 func (c *conn) switchTo(ctx context.Context, want Scope) error {
-	query, schema, err := c.cfg.switchQuery(want, false, alone)
+	query, schema, settings, err := c.switchStatement(want, false, alone)
 	if err != nil {
 		return err
 	}
@@ -146,6 +150,7 @@ func (c *conn) switchTo(ctx context.Context, want Scope) error {
 		return err
 	}
 	c.on, c.moved = want, true
+	c.settingsApplied(settings)
 	c.countSwitch(ctx, want, false)
 	if want.Kind == ScopeTenant {
 		c.served(want.Tenant)

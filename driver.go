@@ -25,6 +25,7 @@ type config struct {
 	maxTenants    int
 	recheck       time.Duration
 	logger        *slog.Logger
+	settingsFor   func(tenant string) map[string]string
 	counts        counters
 	pool          poolConfig // Pool and its companions (pool_options.go)
 
@@ -141,10 +142,10 @@ func newConfig(opts []Option) (*config, error) {
 	if err := c.pool.check(c); err != nil {
 		return nil, err
 	}
-	c.sharedQuery = c.sharedSwitch(false)
-	c.sharedLocalQuery = c.sharedSwitch(true)
-	c.baseQuery = c.baseSwitch(alone)
-	c.baseCarried = c.baseSwitch(carried)
+	c.sharedQuery = c.sharedSwitch(false, "")
+	c.sharedLocalQuery = c.sharedSwitch(true, "")
+	c.baseQuery = c.baseSwitch(alone, "")
+	c.baseCarried = c.baseSwitch(carried, "")
 	return c, nil
 }
 

@@ -67,7 +67,7 @@ func (n *nativeConn) Check(ctx context.Context) error {
 	if n.c.tx != nil {
 		return n.c.tx.refusal(want)
 	}
-	_, _, err = n.c.cfg.switchQuery(want, false, carried) // an invalid tenant fails here
+	_, _, _, err = n.c.switchStatement(want, false, carried) // an invalid tenant fails here
 	return err
 }
 

@@ -38,12 +38,12 @@ const (
 // constant happens when the statement is parsed, before anything runs, and
 // fails with 3F000 (42704 for a role). The names are passed as quoted
 // identifiers, so case and any character survive.
-func (cfg *config) tenantSwitch(schema string, local bool, f form) (string, error) {
+func (cfg *config) tenantSwitch(schema string, local bool, f form, extra string) (string, error) {
 	scope := ", false)"
 	if local {
 		scope = ", true)"
 	}
-	set := "pg_catalog.set_config('search_path', " + QuoteLiteral(joinPath(schema, cfg.naming.SharedSchemas())) + scope
+	set := "pg_catalog.set_config('search_path', " + QuoteLiteral(joinPath(schema, cfg.naming.SharedSchemas())) + scope + extra
 	nsp := QuoteLiteral(QuoteIdentifier(schema))
 	var role string
 	if cfg.roleFor != nil {
@@ -69,7 +69,7 @@ func (cfg *config) tenantSwitch(schema string, local bool, f form) (string, erro
 
 // sharedSwitch sets the shared schemas alone (and the login role). It
 // cannot fail for want of a schema, so it is the same alone or carried.
-func (cfg *config) sharedSwitch(local bool) string {
+func (cfg *config) sharedSwitch(local bool, extra string) string {
 	scope := ", false)"
 	if local {
 		scope = ", true)"
@@ -78,45 +78,70 @@ func (cfg *config) sharedSwitch(local bool) string {
 	if cfg.roleFor != nil {
 		q += "pg_catalog.set_config('role', 'none'" + scope + ", "
 	}
-	return q + "pg_catalog.set_config('search_path', " + QuoteLiteral(cfg.naming.SharedPath()) + scope
+	return q + "pg_catalog.set_config('search_path', " + QuoteLiteral(cfg.naming.SharedPath()) + scope + extra
 }
 
 // baseSwitch returns the session to the path (and role) it started with.
 // Carried, it must be one statement, so with tenant roles it sets both to
 // the values RESET would restore.
-func (cfg *config) baseSwitch(f form) string {
-	switch {
-	case cfg.roleFor == nil:
-		return "RESET search_path"
-	case f == alone:
-		return "RESET role; RESET search_path"
+// extra (settings to reset, see settings.go) follows in the select list.
+func (cfg *config) baseSwitch(f form, extra string) string {
+	if f == alone {
+		q := "RESET search_path"
+		if cfg.roleFor != nil {
+			q = "RESET role; " + q
+		}
+		if extra != "" {
+			q += "; SELECT " + extra[len(", "):]
+		}
+		return q
 	}
-	return "SELECT pg_catalog.set_config('role', (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'role'), false), " +
-		"pg_catalog.set_config('search_path', (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'), false)"
+	if cfg.roleFor == nil && extra == "" {
+		return "RESET search_path"
+	}
+	q := "SELECT " + resetTo("search_path")
+	if cfg.roleFor != nil {
+		q += ", " + resetTo("role")
+	}
+	return q + extra
+}
+
+// resetTo sets a setting to the value RESET would give it, in a select list.
+func resetTo(name string) string {
+	return "pg_catalog.set_config(" + QuoteLiteral(name) +
+		", (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = " + QuoteLiteral(name) + "), false)"
 }
 
 // switchQuery returns the statement of form f that puts want's path in
 // place; with local set, for the current transaction only. It returns ""
 // when there is nothing to set, or when the switch cannot take that form.
 // Nothing is sent: an invalid tenant fails here.
-func (cfg *config) switchQuery(want Scope, local bool, f form) (query, schema string, err error) {
+//
+// extra is a fragment of the select list, ", set_config(…), …", for the
+// tenant's settings (settings.go); it is "" without WithTenantSettings.
+func (cfg *config) switchQuery(want Scope, local bool, f form, extra string) (query, schema string, err error) {
 	switch want.Kind {
 	case ScopeTenant:
 		if schema, err = cfg.naming.Schema(want.Tenant); err != nil {
 			return "", "", err
 		}
-		query, err = cfg.tenantSwitch(schema, local, f)
+		query, err = cfg.tenantSwitch(schema, local, f, extra)
 		return query, schema, err
 	case ScopeShared:
-		if local {
+		switch {
+		case extra != "":
+			return cfg.sharedSwitch(local, extra), "", nil
+		case local:
 			return cfg.sharedLocalQuery, "", nil
 		}
 		return cfg.sharedQuery, "", nil
 	default:
-		if local {
+		switch {
+		case local:
 			return "", "", nil
-		}
-		if f == carried {
+		case extra != "":
+			return cfg.baseSwitch(f, extra), "", nil
+		case f == carried:
 			return cfg.baseCarried, "", nil
 		}
 		return cfg.baseQuery, "", nil

@@ -73,7 +73,7 @@ func (t *tx) reassert(ctx context.Context) (bool, error) {
 	if c.wire != nil {
 		return c.carry(ctx, t.scope, true)
 	}
-	query, schema, err := c.cfg.switchQuery(t.scope, true, alone)
+	query, schema, _, err := c.switchStatement(t.scope, true, alone)
 	if err == nil {
 		err = c.sendSwitch(ctx, query, t.scope, schema)
 	}

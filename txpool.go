@@ -18,7 +18,7 @@ func (c *conn) pooled(want Scope) bool {
 // beginPooled begins a transaction and sets want's path (and role) for that
 // transaction alone.
 func (c *conn) beginPooled(ctx context.Context, want Scope, opts driver.TxOptions) (driver.Tx, error) {
-	query, schema, err := c.cfg.switchQuery(want, true, alone)
+	query, schema, _, err := c.switchStatement(want, true, alone)
 	if err != nil {
 		return nil, err
 	}
