@@ -1,13 +1,10 @@
 package migrator_test
 
 import (
-	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"io/fs"
 	"sort"
-	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 	"github.com/tenantpath/tenantpath/migrator"
 )
 
@@ -172,98 +170,28 @@ func withFile(fsys fstest.MapFS, name, data string) fstest.MapFS {
 	return out
 }
 
-// counting is a driver.Connector that counts the statements (round trips
-// started by database/sql: Exec, Query, Begin, Commit, Rollback) sent through
-// it. It forwards to pgx's connector.
-type counting struct {
-	base  driver.Connector
-	calls atomic.Int64
-	delay time.Duration // added to every call: a simulated network round trip
-}
-
-func newCountingDB(t testing.TB) (*sql.DB, *counting) {
+// newCountingDB opens a plain pgx pool whose statements are recorded (see
+// tptest.Recorder): Exec, Query, Begin, Commit, Rollback, each a round trip.
+func newCountingDB(t testing.TB) (*sql.DB, *tptest.Recorder) {
 	t.Helper()
 	return newDelayedDB(t, 0)
 }
 
 // newDelayedDB is newCountingDB with delay added to every statement, to
 // measure what round trips cost when the server is not on the same host.
-func newDelayedDB(t testing.TB, delay time.Duration) (*sql.DB, *counting) {
+func newDelayedDB(t testing.TB, delay time.Duration) (*sql.DB, *tptest.Recorder) {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &counting{base: stdlib.GetConnector(*cfg), delay: delay}
+	c := &tptest.Recorder{Connector: stdlib.GetConnector(*cfg), Delay: delay}
 	db := sql.OpenDB(c)
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	t.Cleanup(func() { db.Close() })
 	return db, c
 }
-
-func (c *counting) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.base.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: conn, c: c}, nil
-}
-
-func (c *counting) Driver() driver.Driver { return c.base.Driver() }
-
-func (c *counting) call() {
-	c.calls.Add(1)
-	if c.delay > 0 {
-		time.Sleep(c.delay)
-	}
-}
-
-type countingConn struct {
-	driver.Conn
-	c *counting
-}
-
-func (cc *countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	cc.c.call()
-	return cc.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
-}
-
-func (cc *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	cc.c.call()
-	return cc.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
-}
-
-func (cc *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	cc.c.call()
-	tx, err := cc.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &countingTx{Tx: tx, c: cc.c}, nil
-}
-
-func (cc *countingConn) ResetSession(ctx context.Context) error {
-	if r, ok := cc.Conn.(driver.SessionResetter); ok {
-		return r.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (cc *countingConn) IsValid() bool {
-	if v, ok := cc.Conn.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-type countingTx struct {
-	driver.Tx
-	c *counting
-}
-
-func (t *countingTx) Commit() error   { t.c.call(); return t.Tx.Commit() }
-func (t *countingTx) Rollback() error { t.c.call(); return t.Tx.Rollback() }
 
 func fstestOf(files map[string]string) fstest.MapFS {
 	out := fstest.MapFS{}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Recorder is a connector that logs every statement its connections
@@ -18,6 +19,9 @@ type Recorder struct {
 	// BeforeSwitch, when set, runs with the statement's context just
 	// before a path switch is forwarded to the base driver.
 	BeforeSwitch func(ctx context.Context)
+	// Delay, when set, is added to every statement: a network round trip,
+	// simulated, for measuring what round trips cost.
+	Delay time.Duration
 
 	mu      sync.Mutex
 	stmts   []string
@@ -43,6 +47,16 @@ func (r *Recorder) add(s string) {
 	r.mu.Lock()
 	r.stmts = append(r.stmts, s)
 	r.mu.Unlock()
+	if r.Delay > 0 {
+		time.Sleep(r.Delay)
+	}
+}
+
+// Len returns how many statements the log holds.
+func (r *Recorder) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.stmts)
 }
 
 // Take returns and clears the log.
