@@ -6,7 +6,10 @@
 //
 // Usage (from the module root; `make bench` runs it):
 //
-//	go run ./bench/cmd/report [-rounds 5] [-benchtime 300ms] [-out docs/BENCHMARKS.md]
+//	go run ./bench/cmd/report [-rounds 5] [-benchtime 300ms] [-delay 250us] [-out docs/BENCHMARKS.md]
+//
+// -delay is the one-way delay of the link the round-trip scenarios run
+// over (internal/delayproxy); the loopback scenarios run without it.
 //
 // Sections of the existing file that are written by hand ("## Analysis"
 // and "## Migrator") are kept verbatim.
@@ -33,6 +36,7 @@ func main() {
 	profiles := flag.String("profiles", "docs/profiles", "where to write the CPU profile summaries (empty: no profiles)")
 	rounds := flag.Int("rounds", 5, "rounds of each scenario's contenders")
 	benchtime := flag.String("benchtime", "300ms", "-benchtime of each throughput benchmark")
+	delay := flag.String("delay", "250us", "one-way delay of the delaying link (BenchmarkRoute's round-trip scenarios, BenchmarkDelayLink)")
 	raw := flag.String("raw", "", "also write the raw `go test` output here")
 	skipMemory := flag.Bool("skip-memory", false, "do not run BenchmarkBackendMemory")
 	from := flag.String("from", "", "run no benchmark: render from the output a previous run saved with -raw (and the profile summaries already in -profiles)")
@@ -47,7 +51,7 @@ func main() {
 			err = rerender(*from, *out, *profiles)
 		}
 	} else {
-		err = run(*out, *profiles, *rounds, *benchtime, *raw, *skipMemory)
+		err = run(*out, *profiles, runSettings{*rounds, *benchtime, *delay}, *raw, *skipMemory)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
@@ -73,12 +77,20 @@ func (c command) String() string {
 	return b.String()
 }
 
-func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory bool) error {
+// runSettings are the flags of the benchmarks that the report passes on.
+type runSettings struct {
+	rounds           int
+	benchtime, delay string
+}
+
+func run(out, profDir string, set runSettings, rawPath string, skipMemory bool) error {
 	started := time.Now()
 	load := loadAvg()
 	cmds := []command{
-		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", benchtime,
-			"-timeout", "60m", "./bench/", "-args", "-rounds", strconv.Itoa(rounds)}},
+		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", set.benchtime,
+			"-timeout", "90m", "./bench/", "-args", "-rounds", strconv.Itoa(set.rounds), "-delay", set.delay}},
+		{"link", []string{"test", "-run", "^$", "-bench", "^BenchmarkDelayLink$", "-benchtime", "2s", "-count", "3",
+			"./bench/", "-args", "-delay", set.delay}},
 		{"fake", []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
 		{"switch", []string{"test", "-run", "^$", "-bench", "^BenchmarkSwitchStatement$", "-benchtime", "2s", "-count", "3", "./bench/"}},
 	}
@@ -108,8 +120,8 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 		}
 	}
 	if rawPath != "" {
-		fmt.Fprintf(&rawOut, "%sinfo %d %s %s %s %s\n", rawHeader, rounds, benchtime, started.UTC().Format(time.RFC3339),
-			time.Since(started).Round(time.Second), strings.ReplaceAll(load, " ", "_"))
+		fmt.Fprintf(&rawOut, "%sinfo %d %s %s %s %s %s\n", rawHeader, set.rounds, set.benchtime, started.UTC().Format(time.RFC3339),
+			time.Since(started).Round(time.Second), strings.ReplaceAll(load, " ", "_"), set.delay)
 		if err := os.WriteFile(rawPath, rawOut.Bytes(), 0o644); err != nil {
 			return err
 		}
@@ -123,12 +135,14 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 		fake:      results["fake"],
 		memory:    results["memory"],
 		switches:  results["switch"],
+		link:      results["link"],
 		logs:      logs,
 		profiles:  profs,
 		profDir:   profDir,
 		kept:      keptSections(string(old)),
-		rounds:    rounds,
-		benchtime: benchtime,
+		rounds:    set.rounds,
+		benchtime: set.benchtime,
+		delay:     set.delay,
 		load:      load,
 	})
 	if err := os.WriteFile(out, []byte(doc), 0o644); err != nil {
@@ -271,6 +285,8 @@ func rerender(from, out, profDir string) error {
 			in.memory = rs
 		case "switch":
 			in.switches = rs
+		case "link":
+			in.link = rs
 		case "info":
 			f := strings.Fields(rest)
 			if len(f) >= 4 {
@@ -282,6 +298,9 @@ func rerender(from, out, profDir string) error {
 			in.load = "not recorded"
 			if len(f) >= 5 {
 				in.load = strings.ReplaceAll(f[4], "_", " ")
+			}
+			if len(f) >= 6 {
+				in.delay = f[5]
 			}
 			continue
 		default:
