@@ -1,6 +1,7 @@
 package delayproxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +26,8 @@ type Proxy struct {
 	delay    time.Duration
 	ln       net.Listener
 	late     lateness
+	ctx      context.Context    // of the dials to the upstream
+	stop     context.CancelFunc // cancels ctx: Close ends the dials under way
 
 	mu     sync.Mutex
 	links  map[*link]struct{}
@@ -44,6 +47,7 @@ func Start(upstream string, delay time.Duration) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{upstream: upstream, delay: delay, ln: ln, links: map[*link]struct{}{}}
+	p.ctx, p.stop = context.WithCancel(context.Background())
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -68,6 +72,7 @@ func (p *Proxy) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.stop()
 	err := p.ln.Close()
 	for l := range p.links {
 		l.shutdown()
@@ -94,7 +99,7 @@ func (p *Proxy) accept() {
 func (p *Proxy) serve(client *net.TCPConn) {
 	defer p.wg.Done()
 	d := net.Dialer{Timeout: dialTimeout}
-	up, err := d.Dial("tcp", p.upstream)
+	up, err := d.DialContext(p.ctx, "tcp", p.upstream)
 	if err != nil {
 		client.Close() // the client sees its connection end, as with a refused one
 		return
