@@ -25,7 +25,7 @@
 //   - TestRoundTrips, TestWrapperAddsNoAllocations and
 //     TestDelayedLinkCarriesStatements: the server-side statement counts,
 //     the allocation count and the delaying link, asserted. They run in
-//     `make test`.
+//     `make test`, as does TestBackendMemoryReadsThroughTenantpath.
 //
 // # The delaying link
 //

@@ -83,46 +83,29 @@ type runSettings struct {
 	benchtime, delay string
 }
 
-func run(out, profDir string, set runSettings, rawPath string, skipMemory bool) error {
+func run(out, profDir string, set runSettings, rawPath string, skipMemory bool) (err error) {
 	started := time.Now()
 	load := loadAvg()
-	cmds := []command{
-		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", set.benchtime,
-			"-timeout", "90m", "./bench/", "-args", "-rounds", strconv.Itoa(set.rounds), "-delay", set.delay}},
-		{"link", []string{"test", "-run", "^$", "-bench", "^BenchmarkDelayLink$", "-benchtime", "2s", "-count", "3",
-			"./bench/", "-args", "-delay", set.delay}},
-		{"fake", []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
-		{"switch", []string{"test", "-run", "^$", "-bench", "^BenchmarkSwitchStatement$", "-benchtime", "2s", "-count", "3", "./bench/"}},
+	cmds := benchCommands(set, skipMemory)
+	var raw bytes.Buffer
+	if rawPath != "" {
+		// Written whatever happens: a failed run's output can still be
+		// read, and rendered with -from.
+		defer func() {
+			fmt.Fprintf(&raw, "%sinfo %d %s %s %s %s %s\n", rawHeader, set.rounds, set.benchtime, started.UTC().Format(time.RFC3339),
+				time.Since(started).Round(time.Second), strings.ReplaceAll(load, " ", "_"), set.delay)
+			if werr := os.WriteFile(rawPath, raw.Bytes(), 0o644); err == nil {
+				err = werr
+			}
+		}()
 	}
-	if !skipMemory {
-		cmds = append(cmds, command{"memory", []string{"test", "-run", "^$", "-bench", "^BenchmarkBackendMemory$",
-			"-benchtime", "1x", "-timeout", "60m", "./bench/"}})
-	}
-	var rawOut bytes.Buffer
-	results := map[string][]result{}
-	var logs []string
-	for _, c := range cmds {
-		fmt.Fprintf(os.Stderr, "report: %s\n", c)
-		text, err := runGo(c.args)
-		rawOut.WriteString(rawHeader + c.what + " " + c.String() + "\n" + text + "\n")
-		if err != nil {
-			return fmt.Errorf("%s: %w", c, err)
-		}
-		rs, ls := parseBench(text)
-		results[c.what] = rs
-		logs = append(logs, ls...)
+	results, logs, err := runCommands(cmds, &raw)
+	if err != nil {
+		return err
 	}
 	var profs []profileSummary
 	if profDir != "" {
-		var err error
 		if profs, err = makeProfiles(profDir); err != nil {
-			return err
-		}
-	}
-	if rawPath != "" {
-		fmt.Fprintf(&rawOut, "%sinfo %d %s %s %s %s %s\n", rawHeader, set.rounds, set.benchtime, started.UTC().Format(time.RFC3339),
-			time.Since(started).Round(time.Second), strings.ReplaceAll(load, " ", "_"), set.delay)
-		if err := os.WriteFile(rawPath, rawOut.Bytes(), 0o644); err != nil {
 			return err
 		}
 	}
@@ -150,6 +133,43 @@ func run(out, profDir string, set runSettings, rawPath string, skipMemory bool) 
 	}
 	fmt.Fprintf(os.Stderr, "report: wrote %s in %v\n", out, time.Since(started).Round(time.Second))
 	return nil
+}
+
+// benchCommands are the `go test` runs of a report, in order.
+func benchCommands(set runSettings, skipMemory bool) []command {
+	cmds := []command{
+		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", set.benchtime,
+			"-timeout", "90m", "./bench/", "-args", "-rounds", strconv.Itoa(set.rounds), "-delay", set.delay}},
+		{"link", []string{"test", "-run", "^$", "-bench", "^BenchmarkDelayLink$", "-benchtime", "2s", "-count", "3",
+			"./bench/", "-args", "-delay", set.delay}},
+		{"fake", []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
+		{"switch", []string{"test", "-run", "^$", "-bench", "^BenchmarkSwitchStatement$", "-benchtime", "2s", "-count", "3", "./bench/"}},
+	}
+	if !skipMemory {
+		cmds = append(cmds, command{"memory", []string{"test", "-run", "^$", "-bench", "^BenchmarkBackendMemory$",
+			"-benchtime", "1x", "-timeout", "60m", "./bench/"}})
+	}
+	return cmds
+}
+
+// runCommands runs cmds in order, copying each one's output to raw under
+// its header, and returns their results by kind and the lines the
+// benchmarks logged. It stops at the first command that fails.
+func runCommands(cmds []command, raw *bytes.Buffer) (map[string][]result, []string, error) {
+	results := map[string][]result{}
+	var logs []string
+	for _, c := range cmds {
+		fmt.Fprintf(os.Stderr, "report: %s\n", c)
+		text, err := runGo(c.args)
+		raw.WriteString(rawHeader + c.what + " " + c.String() + "\n" + text + "\n")
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", c, err)
+		}
+		rs, ls := parseBench(text)
+		results[c.what] = rs
+		logs = append(logs, ls...)
+	}
+	return results, logs, nil
 }
 
 // runGo runs the go tool, copying its output to stderr as it comes.
