@@ -277,11 +277,7 @@ func readStatements(ctx context.Context, db *sql.DB) (stmtCounts, error) {
 
 func pgxConnector(tb testing.TB, dsn string) driver.Connector {
 	tb.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return stdlib.GetConnector(*cfg)
+	return stdlib.GetConnector(*pgxConfig(tb, dsn))
 }
 
 func pqConnector(tb testing.TB, dsn string) driver.Connector {

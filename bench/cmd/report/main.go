@@ -6,7 +6,10 @@
 //
 // Usage (from the module root; `make bench` runs it):
 //
-//	go run ./bench/cmd/report [-rounds 5] [-benchtime 300ms] [-out docs/BENCHMARKS.md]
+//	go run ./bench/cmd/report [-rounds 5] [-benchtime 300ms] [-delay 250us] [-out docs/BENCHMARKS.md]
+//
+// -delay is the one-way delay of the link the round-trip scenarios run
+// over (internal/delayproxy); the loopback scenarios run without it.
 //
 // Sections of the existing file that are written by hand ("## Analysis"
 // and "## Migrator") are kept verbatim.
@@ -33,6 +36,7 @@ func main() {
 	profiles := flag.String("profiles", "docs/profiles", "where to write the CPU profile summaries (empty: no profiles)")
 	rounds := flag.Int("rounds", 5, "rounds of each scenario's contenders")
 	benchtime := flag.String("benchtime", "300ms", "-benchtime of each throughput benchmark")
+	delay := flag.String("delay", "250us", "one-way delay of the delaying link (BenchmarkRoute's round-trip scenarios, BenchmarkDelayLink)")
 	raw := flag.String("raw", "", "also write the raw `go test` output here")
 	skipMemory := flag.Bool("skip-memory", false, "do not run BenchmarkBackendMemory")
 	from := flag.String("from", "", "run no benchmark: render from the output a previous run saved with -raw (and the profile summaries already in -profiles)")
@@ -47,7 +51,7 @@ func main() {
 			err = rerender(*from, *out, *profiles)
 		}
 	} else {
-		err = run(*out, *profiles, *rounds, *benchtime, *raw, *skipMemory)
+		err = run(*out, *profiles, runSettings{*rounds, *benchtime, *delay}, *raw, *skipMemory)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
@@ -73,44 +77,35 @@ func (c command) String() string {
 	return b.String()
 }
 
-func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory bool) error {
+// runSettings are the flags of the benchmarks that the report passes on.
+type runSettings struct {
+	rounds           int
+	benchtime, delay string
+}
+
+func run(out, profDir string, set runSettings, rawPath string, skipMemory bool) (err error) {
 	started := time.Now()
 	load := loadAvg()
-	cmds := []command{
-		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", benchtime,
-			"-timeout", "60m", "./bench/", "-args", "-rounds", strconv.Itoa(rounds)}},
-		{"fake", []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
-		{"switch", []string{"test", "-run", "^$", "-bench", "^BenchmarkSwitchStatement$", "-benchtime", "2s", "-count", "3", "./bench/"}},
+	cmds := benchCommands(set, skipMemory)
+	var raw bytes.Buffer
+	if rawPath != "" {
+		// Written whatever happens: a failed run's output can still be
+		// read, and rendered with -from.
+		defer func() {
+			fmt.Fprintf(&raw, "%sinfo %d %s %s %s %s %s\n", rawHeader, set.rounds, set.benchtime, started.UTC().Format(time.RFC3339),
+				time.Since(started).Round(time.Second), strings.ReplaceAll(load, " ", "_"), set.delay)
+			if werr := os.WriteFile(rawPath, raw.Bytes(), 0o644); err == nil {
+				err = werr
+			}
+		}()
 	}
-	if !skipMemory {
-		cmds = append(cmds, command{"memory", []string{"test", "-run", "^$", "-bench", "^BenchmarkBackendMemory$",
-			"-benchtime", "1x", "-timeout", "60m", "./bench/"}})
-	}
-	var rawOut bytes.Buffer
-	results := map[string][]result{}
-	var logs []string
-	for _, c := range cmds {
-		fmt.Fprintf(os.Stderr, "report: %s\n", c)
-		text, err := runGo(c.args)
-		rawOut.WriteString(rawHeader + c.what + " " + c.String() + "\n" + text + "\n")
-		if err != nil {
-			return fmt.Errorf("%s: %w", c, err)
-		}
-		rs, ls := parseBench(text)
-		results[c.what] = rs
-		logs = append(logs, ls...)
+	results, logs, err := runCommands(cmds, &raw)
+	if err != nil {
+		return err
 	}
 	var profs []profileSummary
 	if profDir != "" {
-		var err error
 		if profs, err = makeProfiles(profDir); err != nil {
-			return err
-		}
-	}
-	if rawPath != "" {
-		fmt.Fprintf(&rawOut, "%sinfo %d %s %s %s %s\n", rawHeader, rounds, benchtime, started.UTC().Format(time.RFC3339),
-			time.Since(started).Round(time.Second), strings.ReplaceAll(load, " ", "_"))
-		if err := os.WriteFile(rawPath, rawOut.Bytes(), 0o644); err != nil {
 			return err
 		}
 	}
@@ -123,12 +118,14 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 		fake:      results["fake"],
 		memory:    results["memory"],
 		switches:  results["switch"],
+		link:      results["link"],
 		logs:      logs,
 		profiles:  profs,
 		profDir:   profDir,
 		kept:      keptSections(string(old)),
-		rounds:    rounds,
-		benchtime: benchtime,
+		rounds:    set.rounds,
+		benchtime: set.benchtime,
+		delay:     set.delay,
 		load:      load,
 	})
 	if err := os.WriteFile(out, []byte(doc), 0o644); err != nil {
@@ -136,6 +133,43 @@ func run(out, profDir string, rounds int, benchtime, rawPath string, skipMemory 
 	}
 	fmt.Fprintf(os.Stderr, "report: wrote %s in %v\n", out, time.Since(started).Round(time.Second))
 	return nil
+}
+
+// benchCommands are the `go test` runs of a report, in order.
+func benchCommands(set runSettings, skipMemory bool) []command {
+	cmds := []command{
+		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", set.benchtime,
+			"-timeout", "90m", "./bench/", "-args", "-rounds", strconv.Itoa(set.rounds), "-delay", set.delay}},
+		{"link", []string{"test", "-run", "^$", "-bench", "^BenchmarkDelayLink$", "-benchtime", "2s", "-count", "3",
+			"./bench/", "-args", "-delay", set.delay}},
+		{"fake", []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
+		{"switch", []string{"test", "-run", "^$", "-bench", "^BenchmarkSwitchStatement$", "-benchtime", "2s", "-count", "3", "./bench/"}},
+	}
+	if !skipMemory {
+		cmds = append(cmds, command{"memory", []string{"test", "-run", "^$", "-bench", "^BenchmarkBackendMemory$",
+			"-benchtime", "1x", "-timeout", "60m", "./bench/"}})
+	}
+	return cmds
+}
+
+// runCommands runs cmds in order, copying each one's output to raw under
+// its header, and returns their results by kind and the lines the
+// benchmarks logged. It stops at the first command that fails.
+func runCommands(cmds []command, raw *bytes.Buffer) (map[string][]result, []string, error) {
+	results := map[string][]result{}
+	var logs []string
+	for _, c := range cmds {
+		fmt.Fprintf(os.Stderr, "report: %s\n", c)
+		text, err := runGo(c.args)
+		raw.WriteString(rawHeader + c.what + " " + c.String() + "\n" + text + "\n")
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", c, err)
+		}
+		rs, ls := parseBench(text)
+		results[c.what] = rs
+		logs = append(logs, ls...)
+	}
+	return results, logs, nil
 }
 
 // runGo runs the go tool, copying its output to stderr as it comes.
@@ -271,6 +305,8 @@ func rerender(from, out, profDir string) error {
 			in.memory = rs
 		case "switch":
 			in.switches = rs
+		case "link":
+			in.link = rs
 		case "info":
 			f := strings.Fields(rest)
 			if len(f) >= 4 {
@@ -282,6 +318,9 @@ func rerender(from, out, profDir string) error {
 			in.load = "not recorded"
 			if len(f) >= 5 {
 				in.load = strings.ReplaceAll(f[4], "_", " ")
+			}
+			if len(f) >= 6 {
+				in.delay = f[5]
 			}
 			continue
 		default:

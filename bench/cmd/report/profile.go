@@ -29,7 +29,7 @@ type profileRun struct {
 
 func profileRuns() []profileRun {
 	route := func(tenants, contender string) string {
-		return fmt.Sprintf("^BenchmarkRoute$/^tenants=%s$/^stmts=1$/^pool=4$/^workers=8$/^round=1$/^%s$", tenants, contender)
+		return fmt.Sprintf("^BenchmarkRoute$/^link=loopback$/^tenants=%s$/^stmts=1$/^pool=4$/^workers=8$/^round=1$/^%s$", tenants, contender)
 	}
 	return []profileRun{
 		{"pg-same-tenant", "tenantpath over pgx, one tenant: point selects, pool 4, 8 workers (no switches)",
