@@ -36,7 +36,7 @@ type counters struct {
 	_        [56]byte
 
 	carried, unknown, invalid, noTenant, mismatches atomic.Uint64
-	discarded, driftRetries, inDoubt                 atomic.Uint64
+	discarded, driftRetries, inDoubt                atomic.Uint64
 }
 
 func (c *counters) read() Stats {
