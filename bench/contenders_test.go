@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/tenantpgx"
 )
 
 // querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
@@ -146,16 +147,16 @@ var contenders = []contender{
 		return tenantpath.OpenDB(pqConnector(tb, dsn), tenantpath.WithNaming(fixtureNaming))
 	}),
 
+	// 6. tenantpath over pgx through tenantpgx.GetConnector: the switch
+	// travels in the statement's own network write.
+	routedSharedDB("tenantpgx-pgx", func(tb testing.TB, dsn string) (*sql.DB, error) {
+		return tenantpgx.OpenDB(*pgxConfig(tb, dsn), tenantpath.WithNaming(fixtureNaming))
+	}),
+
 	// ─── More routing contenders go here, one line each ───────────────────
 	// A routed *sql.DB with the tenant in the context, every statement on
-	// the shared *sql.DB: routedSharedDB(name, open). The pgx driver that
-	// sends the switch in the statement's write (package tenantpgx):
-	//
-	//	routedSharedDB("tenantpgx-pgx", func(tb testing.TB, dsn string) (*sql.DB, error) { return tenantpgx.OpenDB(*pgxConfig(tb, dsn), tenantpath.WithNaming(fixtureNaming)) }),
-	//
-	// bench/cmd/report already describes "tenantpgx-pgx" and compares it
-	// as it compares tenantpath-pgx; another name needs a line in its
-	// contenderDocs.
+	// the shared *sql.DB: routedSharedDB(name, open). bench/cmd/report
+	// needs a line in its contenderDocs for a new name.
 }
 
 // routedSharedDB is a contender that routes through a *sql.DB that open

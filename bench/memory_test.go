@@ -4,17 +4,16 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/internal/tptest"
 )
 
 // The memory fixture: memTenants schemas named memPrefix+id, each with
@@ -105,7 +104,7 @@ func BenchmarkBackendMemory(b *testing.B) {
 					if limit > 0 {
 						opts = append(opts, tenantpath.MaxTenantsPerConn(limit))
 					}
-					base := &countingConnector{Connector: pgxConnector(b, dsn)}
+					base := &tptest.Recorder{Connector: pgxConnector(b, dsn)}
 					db := openTenantpath(b, base, memNaming, opts...)
 					db.SetMaxOpenConns(1)
 					db.SetMaxIdleConns(1)
@@ -152,7 +151,7 @@ func BenchmarkBackendMemory(b *testing.B) {
 						b.ReportMetric(float64(beforeRSS)/(1<<20), "fresh-rss-anon-MB")
 					}
 					b.ReportMetric(float64(elapsed.Microseconds())/float64(n), "µs/tenant")
-					b.ReportMetric(float64(base.opened.Load()), "conns")
+					b.ReportMetric(float64(base.Connects()), "conns")
 				}
 			})
 		}
@@ -174,17 +173,6 @@ func pgtestDSNWithFixture(b *testing.B, prefix string, n int, body string) strin
 		b.Logf("created %d %d-table tenant schemas in %v", n, memTables, time.Since(start).Round(time.Millisecond))
 	}
 	return dsn
-}
-
-// countingConnector counts the connections opened through it.
-type countingConnector struct {
-	driver.Connector
-	opened atomic.Int64
-}
-
-func (c *countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	c.opened.Add(1)
-	return c.Connector.Connect(ctx)
 }
 
 // TestBackendMemoryReadsThroughTenantpath: the helper BenchmarkBackendMemory
