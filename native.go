@@ -104,6 +104,8 @@ func (n *nativeConn) Done(err error) error {
 	return c.explain(err, n.want)
 }
 
+func (n *nativeConn) Usable() bool { return !n.c.bad && !n.c.retired }
+
 // syncTx follows the transaction block the server reports: pgx begins and
 // ends transactions with statements of its own.
 func (n *nativeConn) syncTx() {

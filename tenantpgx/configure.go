@@ -48,6 +48,7 @@ func Configure(cfg *pgxpool.Config, opts ...tenantpath.Option) error {
 	Install(&cfg.ConnConfig.Config)
 	t := &tracer{router: r, next: cfg.ConnConfig.Tracer}
 	cfg.ConnConfig.Tracer = t
+	//lint:ignore SA1019 a BeforeAcquire of the user's must still run: pgxpool ignores it once PrepareConn is set
 	cfg.PrepareConn = t.prepareConn(cfg.PrepareConn, cfg.BeforeAcquire)
 	return nil
 }
@@ -142,8 +143,11 @@ func (t *tracer) prepareConn(prev func(context.Context, *pgx.Conn) (bool, error)
 			}
 		}
 		st := t.state(conn)
-		if st == nil {
+		switch {
+		case st == nil:
 			return false, errNoCarrier
+		case !st.Usable():
+			return false, nil // in doubt or retired: pgxpool destroys it and takes another
 		}
 		return true, st.Check(ctx) // an error fails the call; the connection stays
 	}

@@ -341,3 +341,26 @@ func TestConfiguredPoolFollowsTheServersReport(t *testing.T) {
 		t.Fatalf("after the function: read %v; tenant roles must refuse the other tenant's schema", *got)
 	}
 }
+
+// MaxTenantsPerConn retires a pgxpool connection too: once it has served n
+// tenants, pgxpool destroys it and opens another.
+func TestConfiguredPoolRetiresConnections(t *testing.T) {
+	e := tptest.NewEnv(t, "10", "11", "12")
+	pool := newPool(t, e, pgtest.DSN(t), 1, nil, tenantpath.MaxTenantsPerConn(2))
+	bg := context.Background()
+	pid := func(id string) uint32 {
+		var p uint32
+		if err := pool.QueryRow(tenantpath.WithTenant(bg, id), "SELECT pg_backend_pid()").Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := pid("10")
+	if pid("10") != first {
+		t.Fatal("a connection was replaced before it served two tenants")
+	}
+	pid("11") // the second tenant: the connection is retired after this call
+	if pid("12") == first {
+		t.Fatal("a connection that served two tenants was used again")
+	}
+}

@@ -32,6 +32,9 @@ type Conn interface {
 	// Done records what became of the request routed last (err is its
 	// error) and returns the error tenantpath gives for it.
 	Done(err error) error
+	// Usable reports false for a connection whose path is in doubt, or
+	// that MaxTenantsPerConn retired: it must be closed, not used again.
+	Usable() bool
 }
 
 // NewRouter builds a Router from options, which must be a
