@@ -28,10 +28,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/tenantpgx"
 )
 
 func main() {
@@ -124,39 +124,19 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 	}
 	// The shared schema is the example's own, so nothing lands in public.
 	naming := tenantpath.Naming{Prefix: prefix, Shared: []string{prefix + "shared"}}
-	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg), tenantpath.WithNaming(naming))
+	db, err := tenantpath.OpenDB(tenantpgx.GetConnector(*cfg), tenantpath.WithNaming(naming))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	app := &App{db: db, queue: NewQueue(db, naming)}
-
-	admin := tenantpath.WithShared(ctx)
 	schemas := []string{prefix + "shared"}
 	for _, t := range tenants {
 		s, _ := naming.Schema(t)
 		schemas = append(schemas, s)
 	}
-	defer func() {
-		for _, s := range schemas {
-			db.ExecContext(tenantpath.WithShared(context.WithoutCancel(ctx)),
-				"DROP SCHEMA IF EXISTS "+tenantpath.QuoteIdentifier(s)+" CASCADE")
-		}
-	}()
-	for _, s := range schemas {
-		q := tenantpath.QuoteIdentifier(s)
-		if _, err := db.ExecContext(admin, "DROP SCHEMA IF EXISTS "+q+" CASCADE; CREATE SCHEMA "+q); err != nil {
-			return err
-		}
-	}
-	for _, s := range schemas[1:] {
-		q := tenantpath.QuoteIdentifier(s)
-		if _, err := db.ExecContext(admin, "CREATE TABLE "+q+".notes (id bigserial PRIMARY KEY, body text NOT NULL);"+
-			"CREATE TABLE "+q+".note_stats (note_id bigint PRIMARY KEY, words int NOT NULL, touched boolean NOT NULL DEFAULT false)"); err != nil {
-			return err
-		}
-	}
-	if err := app.queue.CreateTable(ctx); err != nil {
+	defer dropSchemas(context.WithoutCancel(ctx), db, schemas)
+	if err := createSchemas(ctx, app, schemas); err != nil {
 		return err
 	}
 
@@ -186,9 +166,40 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w, "goroutine started by acme's request touched acme's stats after the request ended")
+	return report(ctx, app, w)
+}
 
+// createSchemas makes the shared schema with the queue, and each tenant's
+// schema with its tables.
+func createSchemas(ctx context.Context, app *App, schemas []string) error {
+	admin := tenantpath.WithShared(ctx)
+	for _, s := range schemas {
+		q := tenantpath.QuoteIdentifier(s)
+		if _, err := app.db.ExecContext(admin, "DROP SCHEMA IF EXISTS "+q+" CASCADE; CREATE SCHEMA "+q); err != nil {
+			return err
+		}
+	}
+	for _, s := range schemas[1:] {
+		q := tenantpath.QuoteIdentifier(s)
+		if _, err := app.db.ExecContext(admin, "CREATE TABLE "+q+".notes (id bigserial PRIMARY KEY, body text NOT NULL);"+
+			"CREATE TABLE "+q+".note_stats (note_id bigint PRIMARY KEY, words int NOT NULL, touched boolean NOT NULL DEFAULT false)"); err != nil {
+			return err
+		}
+	}
+	return app.queue.CreateTable(ctx)
+}
+
+func dropSchemas(ctx context.Context, db *sql.DB, schemas []string) {
+	for _, s := range schemas {
+		db.ExecContext(tenantpath.WithShared(ctx), "DROP SCHEMA IF EXISTS "+tenantpath.QuoteIdentifier(s)+" CASCADE")
+	}
+}
+
+// report prints each tenant's notes with what the jobs found, and the
+// failed jobs.
+func report(ctx context.Context, app *App, w io.Writer) error {
 	for _, t := range tenants {
-		rows, err := db.QueryContext(tenantpath.WithTenant(ctx, t),
+		rows, err := app.db.QueryContext(tenantpath.WithTenant(ctx, t),
 			"SELECT n.body, s.words, s.touched FROM notes n JOIN note_stats s ON s.note_id = n.id ORDER BY n.id")
 		if err != nil {
 			return err
@@ -207,9 +218,8 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 			return err
 		}
 	}
-
 	var failed int
-	if err := db.QueryRowContext(admin, "SELECT count(*) FROM "+app.queue.table+" WHERE error IS NOT NULL").Scan(&failed); err != nil {
+	if err := app.db.QueryRowContext(tenantpath.WithShared(ctx), "SELECT count(*) FROM "+app.queue.table+" WHERE error IS NOT NULL").Scan(&failed); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "failed jobs: %d\n", failed)

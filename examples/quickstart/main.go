@@ -27,10 +27,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tenantpath/tenantpath"
 	"github.com/tenantpath/tenantpath/internal/pgtest"
+	"github.com/tenantpath/tenantpath/tenantpgx"
 )
 
 func main() {
@@ -82,10 +82,10 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 	}
 	naming := tenantpath.Naming{Prefix: prefix}
 
-	// The driver: pgx underneath, tenantpath on top. A call without a
+	// The driver: pgx underneath (through tenantpgx, so that a switch
+	// travels with its statement), tenantpath on top. A call without a
 	// tenant fails instead of running on the default path.
-	db, err := tenantpath.OpenDB(stdlib.GetConnector(*cfg),
-		tenantpath.WithNaming(naming))
+	db, err := tenantpath.OpenDB(tenantpgx.GetConnector(*cfg), tenantpath.WithNaming(naming))
 	if err != nil {
 		return err
 	}
@@ -98,11 +98,22 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "connected to PostgreSQL %s\n\n", version)
 
-	// Each tenant gets a schema with the same table. (In an application the
-	// migrator does this: migrator.Create, or CreateTx in the sign-up
-	// transaction.)
-	admin := tenantpath.WithShared(ctx)
 	defer dropSchemas(context.WithoutCancel(ctx), db, naming)
+	for _, step := range []func(context.Context, *sql.DB, tenantpath.Naming, io.Writer) error{
+		createTenants, writeNotes, readNotes, showRefusals,
+	} {
+		if err := step(ctx, db, naming, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createTenants gives each tenant a schema with the same table. (In an
+// application the migrator does this: migrator.Create, or CreateTx in the
+// sign-up transaction.)
+func createTenants(ctx context.Context, db *sql.DB, naming tenantpath.Naming, w io.Writer) error {
+	admin := tenantpath.WithShared(ctx)
 	for _, t := range tenants {
 		schema, _ := naming.Schema(t)
 		q := tenantpath.QuoteIdentifier(schema)
@@ -113,8 +124,12 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 		fmt.Fprintf(w, "created tenant %-8s in schema %s\n", t, schema)
 	}
 	fmt.Fprintln(w)
+	return nil
+}
 
-	// Writes: the SQL never names a schema. The tenant is in the context.
+// writeNotes writes each tenant's notes: the SQL never names a schema, the
+// tenant is in the context.
+func writeNotes(ctx context.Context, db *sql.DB, _ tenantpath.Naming, w io.Writer) error {
 	for _, t := range tenants {
 		tctx := tenantpath.WithTenant(ctx, t)
 		for _, body := range notes[t] {
@@ -125,8 +140,11 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 		fmt.Fprintf(w, "%-8s wrote %s\n", t, count(len(notes[t])))
 	}
 	fmt.Fprintln(w)
+	return nil
+}
 
-	// Reads: the same query, three answers.
+// readNotes runs the same query for each tenant: three answers.
+func readNotes(ctx context.Context, db *sql.DB, _ tenantpath.Naming, w io.Writer) error {
 	for _, t := range tenants {
 		rows, err := db.QueryContext(tenantpath.WithTenant(ctx, t), "SELECT body FROM notes ORDER BY id")
 		if err != nil {
@@ -147,8 +165,12 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 		fmt.Fprintf(w, "%-8s sees %s: %s\n", t, count(len(got)), strings.Join(quoteAll(got), ", "))
 	}
 	fmt.Fprintln(w)
+	return nil
+}
 
-	// A transaction stays with its tenant.
+// showRefusals shows that a transaction stays with its tenant, and that
+// what goes wrong is refused before it can read the wrong schema.
+func showRefusals(ctx context.Context, db *sql.DB, _ tenantpath.Naming, w io.Writer) error {
 	tx, err := db.BeginTx(tenantpath.WithTenant(ctx, "globex"), nil)
 	if err != nil {
 		return err
@@ -159,8 +181,6 @@ func run(ctx context.Context, dsn, prefix string, w io.Writer) error {
 	if !errors.Is(err, tenantpath.ErrTenantMismatch) {
 		return fmt.Errorf("want ErrTenantMismatch, got %v", err)
 	}
-
-	// What goes wrong is refused before it can read the wrong schema.
 	for _, c := range []struct {
 		what string
 		ctx  context.Context
