@@ -45,22 +45,11 @@ func (m *Migrator) ForEachTenant(ctx context.Context, fn TenantFunc, opts ...Run
 		return nil, errors.New("migrator: nil TenantFunc")
 	}
 	ctx = onBasePath(ctx)
-	rc, ids, err := m.selectWork(ctx, opts)
+	rc, ids, err := m.selected(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
 	return m.runWork(ctx, rc, ids, fn)
-}
-
-// selectWork checks the run options and selects the tenants of a run of
-// work.
-func (m *Migrator) selectWork(ctx context.Context, opts []RunOption) (runConfig, []string, error) {
-	rc, err := m.runConfig(opts)
-	if err != nil {
-		return rc, nil, err
-	}
-	ids, err := m.selectTenants(ctx, rc)
-	return rc, ids, err
 }
 
 // runWork runs fn in every tenant of ids on the run's workers.
@@ -71,22 +60,9 @@ func (m *Migrator) runWork(ctx context.Context, rc runConfig, ids []string, fn T
 // workWorker runs fn in tenants until none is left to claim, on one session
 // whose shared lock moves from tenant to tenant.
 func (m *Migrator) workWorker(ctx context.Context, d *dispatch, fn TenantFunc) {
-	var s *session
-	defer func() {
-		if s != nil {
-			s.release(ctx)
-		}
-	}()
-	for {
-		i, ok := d.claim(ctx)
-		if !ok {
-			return
-		}
-		var r Result
-		s, r = m.workTenant(ctx, s, d.ids[i], fn, d.rc.write)
-		p := d.finish(i, r)
-		m.logResult(ctx, "work", r, &p)
-	}
+	m.claimLoop(ctx, d, "work", func(s *session, tenant string) (*session, Result) {
+		return m.workTenant(ctx, s, tenant, fn, d.rc.write)
+	})
 }
 
 // workTenant runs fn in one tenant on s (or a new session when s is nil)

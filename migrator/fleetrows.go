@@ -59,7 +59,7 @@ type tenantCursor struct {
 // [TenantRows.Err] once the rows are read, and by [TenantRows.Results].
 func (m *Migrator) QueryTenants(ctx context.Context, query string, args []any, opts ...RunOption) (*TenantRows, error) {
 	ctx = onBasePath(ctx)
-	rc, ids, err := m.selectWork(ctx, opts)
+	rc, ids, err := m.selected(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -64,3 +64,13 @@ func (m *Migrator) noTenantsFound(ctx context.Context) error {
 	}
 	return &NoTenantsFoundError{Schemas: found}
 }
+
+// selected checks the run options and selects the tenants of a run.
+func (m *Migrator) selected(ctx context.Context, opts []RunOption) (runConfig, []string, error) {
+	rc, err := m.runConfig(opts)
+	if err != nil {
+		return rc, nil, err
+	}
+	ids, err := m.selectTenants(ctx, rc)
+	return rc, ids, err
+}

@@ -46,11 +46,7 @@ func (s Status) UpToDate() bool {
 // while schemas that look like tenants exist are errors.
 func (m *Migrator) Status(ctx context.Context, opts ...RunOption) ([]Status, error) {
 	ctx = onBasePath(ctx)
-	rc, err := m.runConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := m.selectTenants(ctx, rc)
+	_, ids, err := m.selected(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

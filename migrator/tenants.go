@@ -80,11 +80,7 @@ func (m *Migrator) RollbackTenants(ctx context.Context, tg Target, opts ...RunOp
 // forTenants runs j in every selected tenant on a bounded pool of workers.
 func (m *Migrator) forTenants(ctx context.Context, opts []RunOption, j job) ([]Result, error) {
 	ctx = onBasePath(ctx)
-	rc, err := m.runConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := m.selectTenants(ctx, rc)
+	rc, ids, err := m.selected(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +121,15 @@ func (m *Migrator) runDispatch(ctx context.Context, op string, ids []string, rc 
 // the release at the end gives the last lock back and resets the path. A
 // connection left in doubt is discarded and replaced.
 func (m *Migrator) worker(ctx context.Context, d *dispatch, j job) {
+	m.claimLoop(ctx, d, j.op, func(s *session, tenant string) (*session, Result) {
+		return m.runTenant(ctx, s, tenant, j)
+	})
+}
+
+// claimLoop claims tenants from d until none is left and runs each with
+// run, on the session that run hands back from one tenant to the next,
+// released at the end.
+func (m *Migrator) claimLoop(ctx context.Context, d *dispatch, op string, run func(*session, string) (*session, Result)) {
 	var s *session
 	defer func() {
 		if s != nil {
@@ -137,9 +142,9 @@ func (m *Migrator) worker(ctx context.Context, d *dispatch, j job) {
 			return
 		}
 		var r Result
-		s, r = m.runTenant(ctx, s, d.ids[i], j)
+		s, r = run(s, d.ids[i])
 		p := d.finish(i, r)
-		m.logResult(ctx, j.op, r, &p)
+		m.logResult(ctx, op, r, &p)
 	}
 }
 
