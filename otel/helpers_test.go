@@ -73,7 +73,7 @@ func (rd reading) points(t testing.TB, name string, monotonic bool, has attribut
 	}
 	out := map[string]float64{}
 	for _, p := range all {
-		if !strings.Contains(","+p.attrs+",", ","+string(has.Key)+"="+has.Value.Emit()+",") {
+		if !strings.Contains(","+p.attrs+",", ","+string(has.Key)+"="+has.Value.String()+",") {
 			continue
 		}
 		key := ""
@@ -99,7 +99,7 @@ func (rd reading) value(t testing.TB, name string, monotonic bool, has attribute
 	pts := rd.points(t, name, monotonic, has, "")
 	v, ok := pts[""]
 	if !ok {
-		t.Fatalf("%s: no data point with %s=%s", name, has.Key, has.Value.Emit())
+		t.Fatalf("%s: no data point with %s=%s", name, has.Key, has.Value.String())
 	}
 	return v
 }
@@ -117,7 +117,7 @@ func checkSum(t testing.TB, name string, isMonotonic bool, temp metricdata.Tempo
 func render(s attribute.Set) string {
 	var parts []string
 	for _, kv := range s.ToSlice() {
-		parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+		parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 	}
 	return strings.Join(parts, ",")
 }

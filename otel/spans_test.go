@@ -33,7 +33,7 @@ func scopeAttrs(s sdktrace.ReadOnlySpan) []string {
 	var out []string
 	for _, kv := range s.Attributes() {
 		if kv.Key == tenantotel.TenantKey || kv.Key == tenantotel.ScopeKey {
-			out = append(out, string(kv.Key)+"="+kv.Value.Emit())
+			out = append(out, string(kv.Key)+"="+kv.Value.String())
 		}
 	}
 	return out
@@ -106,7 +106,7 @@ func TestAttributes(t *testing.T) {
 	for _, c := range scopeCases {
 		var got []string
 		for _, kv := range tenantotel.Attributes(c.ctx) {
-			got = append(got, string(kv.Key)+"="+kv.Value.Emit())
+			got = append(got, string(kv.Key)+"="+kv.Value.String())
 		}
 		if !slices.Equal(got, c.want) {
 			t.Errorf("Attributes(%s) = %v, want %v", c.name, got, c.want)
