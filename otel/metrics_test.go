@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/tenantpath/tenantpath"
+	"github.com/tenantpath/tenantpath/internal/pgtest"
 	"github.com/tenantpath/tenantpath/internal/tptest"
 	tenantotel "github.com/tenantpath/tenantpath/otel"
 )
@@ -257,5 +259,40 @@ func TestMetricsUnregister(t *testing.T) {
 	}
 	if got := rd.value(t, "tenantpath.switches", true, tenantotel.PoolNameKey.String("b")); got != 1 {
 		t.Fatalf("b: tenantpath.switches = %v, want 1", got)
+	}
+}
+
+// A *sql.DB opened with sql.Open over a driver from tenantpath.Wrap
+// reports the driver's counts: those of every *sql.DB it opened.
+func TestMetricsOfAWrappedDriver(t *testing.T) {
+	e := tptest.NewEnv(t, "10")
+	d, err := tenantpath.Wrap(stdlib.GetDefaultDriver(), tenantpath.WithNaming(e.Naming))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "tenantotel-" + e.Prefix
+	sql.Register(name, d)
+	open := func() *sql.DB {
+		db, err := sql.Open(name, pgtest.DSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	first, second := open(), open()
+	mp, reader := newReader(t)
+	reg, err := tenantotel.RegisterMetrics(first, mp, tenantotel.WithDBName("wrapped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Unregister()
+
+	ctx := tenantpath.WithTenant(context.Background(), "10")
+	tptest.MustRead(t, ctx, first, "10")
+	tptest.MustRead(t, ctx, second, "10")
+	rd := collect(t, reader)
+	if got := rd.value(t, "tenantpath.switches", true, tenantotel.PoolNameKey.String("wrapped")); got != 2 {
+		t.Fatalf("tenantpath.switches = %v, want 2 (one connection of each *sql.DB switched)", got)
 	}
 }
