@@ -25,8 +25,10 @@ type legacyConnector struct {
 	stmts []string
 }
 
-func (c *legacyConnector) Connect(context.Context) (driver.Conn, error) { return &legacyConn{c: c}, nil }
-func (c *legacyConnector) Driver() driver.Driver                        { return legacyDriver{} }
+func (c *legacyConnector) Connect(context.Context) (driver.Conn, error) {
+	return &legacyConn{c: c}, nil
+}
+func (c *legacyConnector) Driver() driver.Driver { return legacyDriver{} }
 
 func (c *legacyConnector) add(q string) {
 	c.mu.Lock()

@@ -15,7 +15,7 @@ if command -v go >/dev/null 2>&1; then
 elif [ -x /usr/local/go/bin/go ]; then
 	log "go: $(/usr/local/go/bin/go version) (add /usr/local/go/bin to PATH)"
 else
-	log "error: Go is not installed or not on PATH; install Go 1.25 or newer from https://go.dev/dl/" >&2
+	log "error: Go is not installed or not on PATH; install Go 1.26 or newer from https://go.dev/dl/" >&2
 	exit 1
 fi
 
