@@ -40,20 +40,20 @@ func sqlEffects(query string) sqlEffect {
 type scanState struct {
 	effect   sqlEffect
 	bound    sqlscan.Boundary
-	atStart  bool   // the next word begins a statement
-	prev     string // the word before the current one, in this statement
-	setSeen  bool   // the statement has a SET before the current word
-	rollback bool   // a ROLLBACK whose TO may still follow
+	atStart  bool // the next word begins a statement
+	prepare  bool // the word before the current one was PREPARE
+	setSeen  bool // the statement has a SET before the current word
+	rollback bool // a ROLLBACK whose TO may still follow
 }
 
 func (s *scanState) scan(q string) {
 	sc := sqlscan.New(q)
-	for {
-		t, ok := sc.Next()
-		if !ok {
-			return
-		}
+	sc.SkipNoise = true
+	for sc.Next() {
+		t := &sc.Tok
 		switch t.Kind {
+		case sqlscan.Word:
+			s.word(t.Text)
 		case sqlscan.Comment, sqlscan.String, sqlscan.DollarString:
 			// Their words count, as a script of their own: a DO block or
 			// an EXECUTE can run any of them.
@@ -62,20 +62,20 @@ func (s *scanState) scan(q string) {
 			// A quoted identifier is a word of the statement:
 			// SET "search_path" TO … must be seen.
 			s.word(t.Body)
-		case sqlscan.Word:
-			s.word(t.Text)
-		}
-		if t.Unicode {
-			s.effect |= effectPath // U&'…' or U&"…": escapes could spell anything
-		}
-		if t.Kind == sqlscan.Semicolon {
+		case sqlscan.Semicolon:
 			// Every semicolon may start a statement for the words that count
 			// only there, even where psql's rules (and the statement
 			// splitter) see none: a miss could leak, a false alarm cannot.
 			s.atStart = true
 		}
-		if s.bound.Ends(t) {
-			s.endStatement()
+		if t.Unicode {
+			s.effect |= effectPath // U&'…' or U&"…": escapes could spell anything
+		}
+		switch t.Kind {
+		case sqlscan.Word, sqlscan.Semicolon, sqlscan.OpenParen, sqlscan.CloseParen:
+			if s.bound.Ends(t) { // the other kinds never move it
+				s.endStatement()
+			}
 		}
 	}
 }
@@ -101,88 +101,85 @@ func (s *scanState) endStatement() {
 	*s = scanState{effect: s.effect, atStart: true}
 }
 
+// word takes one word of a statement. Words are told apart by length first:
+// this runs on every word of every statement.
 func (s *scanState) word(w string) {
-	first := s.atStart
-	s.atStart = false
+	first, prepare := s.atStart, s.prepare
+	s.atStart, s.prepare = false, false
 	if s.rollback {
+		s.rollback = false
 		switch {
 		case equalFold(w, "work") || equalFold(w, "transaction"):
-			return // ROLLBACK [WORK | TRANSACTION] [TO …]
+			s.rollback = true // ROLLBACK [WORK | TRANSACTION] [TO …]
+			return
 		case equalFold(w, "to"):
 			s.effect |= effectSavepointRollback
 		default:
 			s.effect |= effectEndTx
 		}
-		s.rollback = false
 	}
-	s.effect |= keywordEffect(w, first, s.setSeen, s.prev)
-	switch {
-	case equalFold(w, "set"):
-		s.setSeen = true
-	case equalFold(w, "rollback"):
-		s.rollback = true
-	}
-	s.prev = w
-}
-
-// keywordEffect is what one word means for the path, given whether it starts
-// a statement, whether a SET came before it in the statement, and the word
-// before it.
-func keywordEffect(w string, first, afterSet bool, prev string) sqlEffect {
 	switch len(w) {
 	case 3:
-		if first && equalFold(w, "end") {
-			return effectEndTx
+		switch {
+		case equalFold(w, "set"):
+			s.setSeen = true
+		case first && equalFold(w, "end"):
+			s.effect |= effectEndTx
 		}
 	case 4: // SET [SESSION | LOCAL] ROLE, and, conservatively, any SET … role
-		if afterSet && equalFold(w, "role") {
-			return effectPath
+		if s.setSeen && equalFold(w, "role") {
+			s.effect |= effectPath
 		}
 	case 5:
 		switch {
 		case equalFold(w, "reset"):
-			return effectPath
+			s.effect |= effectPath
 		case equalFold(w, "abort"):
-			return effectEndTx
+			s.effect |= effectEndTx
 		}
 	case 6:
 		switch {
 		case equalFold(w, "commit"):
-			return effectEndTx
-		case afterSet && equalFold(w, "schema"):
+			s.effect |= effectEndTx
+		case s.setSeen && equalFold(w, "schema"):
 			// SET SCHEMA 'x' is SET search_path; ALTER … SET SCHEMA is a
 			// false alarm.
-			return effectPath
+			s.effect |= effectPath
 		}
 	case 7:
 		switch {
 		case equalFold(w, "discard"):
-			return effectPath
+			s.effect |= effectPath
 		case first && equalFold(w, "execute"):
 			// An SQL-level prepared statement may hold anything.
-			return effectPath
+			s.effect |= effectPath
+		case equalFold(w, "prepare"):
+			s.prepare = true
+		}
+	case 8:
+		if equalFold(w, "rollback") {
+			s.rollback = true
 		}
 	case 10:
 		if equalFold(w, "set_config") {
-			return effectPath
+			s.effect |= effectPath
 		}
 	case 11:
 		switch {
 		case equalFold(w, "search_path"), equalFold(w, "pg_settings"):
-			return effectPath
-		case equalFold(w, "transaction") && equalFold(prev, "prepare"):
-			return effectEndTx
+			s.effect |= effectPath
+		case prepare && equalFold(w, "transaction"):
+			s.effect |= effectEndTx
 		}
 	case 13: // SET SESSION AUTHORIZATION, and, conservatively, any AUTHORIZATION
 		if equalFold(w, "authorization") {
-			return effectPath
+			s.effect |= effectPath
 		}
 	case 21:
 		if equalFold(w, "session_authorization") {
-			return effectPath
+			s.effect |= effectPath
 		}
 	}
-	return 0
 }
 
 // equalFold compares an ASCII word with a lowercase keyword.

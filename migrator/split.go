@@ -88,7 +88,8 @@ func leadingWords(stmt string) (first, second string, at int) {
 	var words [2]string
 	for n := 0; n < len(words); {
 		pos := sc.Pos()
-		t, ok := sc.Next()
+		ok := sc.Next()
+		t := &sc.Tok
 		if !ok || (t.Kind != sqlscan.Space && t.Kind != sqlscan.Comment && t.Kind != sqlscan.Word) {
 			break
 		}

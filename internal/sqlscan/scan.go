@@ -13,6 +13,8 @@
 // splitter, so they always agree on where statements end.
 package sqlscan
 
+import "strings"
+
 // Kind is a token's kind.
 type Kind uint8
 
@@ -42,11 +44,20 @@ type Token struct {
 	Unterminated bool
 }
 
-// Scanner yields the tokens of a string, in order. The zero value scans the
-// empty string; use [New].
+// Scanner yields the tokens of a string, in order: call Next, then read
+// Tok, which the next call overwrites. The zero value scans the empty
+// string; use [New].
 type Scanner struct {
 	src string
 	pos int
+	// Tok is the token Next found. It is kept here, not returned, so that
+	// scanning copies no token: this runs on every statement.
+	Tok Token
+	// SkipNoise makes Next pass over white space and the bytes that would
+	// each be an Other token (operators, commas, dots, …) without a token
+	// for them: a reader that only wants words, literals, comments,
+	// semicolons and parentheses skips most of a statement cheaply.
+	SkipNoise bool
 }
 
 // New returns a scanner over src.
@@ -55,61 +66,73 @@ func New(src string) Scanner { return Scanner{src: src} }
 // Pos returns the offset in the input of the next token.
 func (s *Scanner) Pos() int { return s.pos }
 
-// Next returns the next token, and false at the end of the input.
-func (s *Scanner) Next() (Token, bool) {
-	q, i := s.src, s.pos
-	if i >= len(q) {
-		return Token{}, false
+// Next finds the next token and puts it in Tok; it reports false at the end
+// of the input.
+func (s *Scanner) Next() bool {
+	if s.SkipNoise {
+		for s.pos < len(s.src) && noise(s.src, s.pos) {
+			s.pos++
+		}
 	}
-	t, end := scanAt(q, i)
-	s.pos = end
-	return t, true
+	if s.pos >= len(s.src) {
+		return false
+	}
+	s.pos = scanAt(s.src, s.pos, &s.Tok)
+	return true
 }
 
-func scanAt(q string, i int) (Token, int) {
+// scanAt puts the token that starts at q[i] in t and returns where it ends.
+func scanAt(q string, i int, t *Token) int {
 	c := q[i]
 	switch {
+	case isWordStart(c) || isDigit(c):
+		return word(q, i, t)
 	case IsSpace(c):
 		j := i + 1
 		for j < len(q) && IsSpace(q[j]) {
 			j++
 		}
-		return Token{Kind: Space, Text: q[i:j]}, j
+		return t.set(Space, q[i:j], "", j)
 	case c == '-' && i+1 < len(q) && q[i+1] == '-':
 		j := i + 2
 		for j < len(q) && q[j] != '\n' && q[j] != '\r' {
 			j++
 		}
-		return Token{Kind: Comment, Text: q[i:j], Body: q[i+2 : j]}, j
+		return t.set(Comment, q[i:j], q[i+2:j], j)
 	case c == '/' && i+1 < len(q) && q[i+1] == '*':
-		return blockComment(q, i)
+		return blockComment(q, i, t)
 	case c == '\'':
-		return quoted(q, i, i, '\'', false, String)
+		return quoted(q, i, i, '\'', false, String, t)
 	case c == '"':
-		return quoted(q, i, i, '"', false, QuotedIdent)
+		return quoted(q, i, i, '"', false, QuotedIdent, t)
 	case c == '$':
-		return dollar(q, i)
+		return dollar(q, i, t)
 	case c == ';':
-		return Token{Kind: Semicolon, Text: q[i : i+1]}, i + 1
+		return t.set(Semicolon, q[i:i+1], "", i+1)
 	case c == '(':
-		return Token{Kind: OpenParen, Text: q[i : i+1]}, i + 1
+		return t.set(OpenParen, q[i:i+1], "", i+1)
 	case c == ')':
-		return Token{Kind: CloseParen, Text: q[i : i+1]}, i + 1
-	case isWordStart(c) || isDigit(c):
-		return word(q, i)
+		return t.set(CloseParen, q[i:i+1], "", i+1)
 	}
-	return Token{Kind: Other, Text: q[i : i+1]}, i + 1
+	return t.set(Other, q[i:i+1], "", i+1)
+}
+
+// set fills t with a token that is not Unicode and ends where it should,
+// and returns end.
+func (t *Token) set(kind Kind, text, body string, end int) int {
+	t.Kind, t.Text, t.Body, t.Unicode, t.Unterminated = kind, text, body, false, false
+	return end
 }
 
 // word scans a keyword, identifier or number, and the string constants
 // whose prefix looks like one: E'…', B'…', X'…', N'…', U&'…' and U&"…".
-func word(q string, i int) (Token, int) {
+func word(q string, i int, t *Token) int {
 	if j := i + 1; j < len(q) {
 		switch q[i] {
 		case 'E', 'e', 'B', 'b', 'X', 'x', 'N', 'n':
 			if q[j] == '\'' {
 				escapes := q[i] == 'E' || q[i] == 'e'
-				return quoted(q, i, j, '\'', escapes, String)
+				return quoted(q, i, j, '\'', escapes, String, t)
 			}
 		case 'U', 'u':
 			if j+1 < len(q) && q[j] == '&' && (q[j+1] == '\'' || q[j+1] == '"') {
@@ -117,9 +140,9 @@ func word(q string, i int) (Token, int) {
 				if q[j+1] == '"' {
 					kind = QuotedIdent
 				}
-				t, end := quoted(q, i, j+1, q[j+1], false, kind)
+				end := quoted(q, i, j+1, q[j+1], false, kind, t)
 				t.Unicode = true
-				return t, end
+				return end
 			}
 		}
 	}
@@ -127,15 +150,23 @@ func word(q string, i int) (Token, int) {
 	for j < len(q) && isWordCont(q[j]) {
 		j++
 	}
-	return Token{Kind: Word, Text: q[i:j]}, j
+	return t.set(Word, q[i:j], "", j)
 }
 
 // quoted scans a constant opened by the quote at open, whose token starts at
 // start (before any prefix). A doubled quote stands for itself; with
 // escapes, a backslash escapes the next byte.
-func quoted(q string, start, open int, quote byte, escapes bool, kind Kind) (Token, int) {
+func quoted(q string, start, open int, quote byte, escapes bool, kind Kind, t *Token) int {
 	j := open + 1
 	for j < len(q) {
+		if !escapes {
+			// The closing quote, found a word at a time.
+			k := strings.IndexByte(q[j:], quote)
+			if k < 0 {
+				break
+			}
+			j += k
+		}
 		switch {
 		case escapes && q[j] == '\\':
 			j += 2
@@ -145,14 +176,16 @@ func quoted(q string, start, open int, quote byte, escapes bool, kind Kind) (Tok
 				j += 2
 				continue
 			}
-			return Token{Kind: kind, Text: q[start : j+1], Body: q[open+1 : j]}, j + 1
+			return t.set(kind, q[start:j+1], q[open+1:j], j+1)
 		}
 		j++
 	}
-	return Token{Kind: kind, Text: q[start:], Body: q[min(open+1, len(q)):], Unterminated: true}, len(q)
+	end := t.set(kind, q[start:], q[min(open+1, len(q)):], len(q))
+	t.Unterminated = true
+	return end
 }
 
-func blockComment(q string, i int) (Token, int) {
+func blockComment(q string, i int, t *Token) int {
 	j, depth := i+2, 1
 	for j < len(q) {
 		switch {
@@ -163,41 +196,64 @@ func blockComment(q string, i int) (Token, int) {
 			depth--
 			j += 2
 			if depth == 0 {
-				return Token{Kind: Comment, Text: q[i:j], Body: q[i+2 : j-2]}, j
+				return t.set(Comment, q[i:j], q[i+2:j-2], j)
 			}
 		default:
 			j++
 		}
 	}
-	return Token{Kind: Comment, Text: q[i:], Body: q[i+2:], Unterminated: true}, len(q)
+	end := t.set(Comment, q[i:], q[i+2:], len(q))
+	t.Unterminated = true
+	return end
 }
 
 // dollar scans what starts with '$': a dollar-quoted body, a parameter, or
 // a lone '$'.
-func dollar(q string, i int) (Token, int) {
+func dollar(q string, i int, t *Token) int {
 	j := i + 1
 	if j < len(q) && isDigit(q[j]) {
 		for j < len(q) && isDigit(q[j]) {
 			j++
 		}
-		return Token{Kind: Param, Text: q[i:j]}, j
+		return t.set(Param, q[i:j], "", j)
 	}
 	for j < len(q) && q[j] != '$' {
 		if !(isWordStart(q[j]) || (j > i+1 && isDigit(q[j]))) {
-			return Token{Kind: Other, Text: q[i : i+1]}, i + 1
+			return t.set(Other, q[i:i+1], "", i+1)
 		}
 		j++
 	}
 	if j >= len(q) {
-		return Token{Kind: Other, Text: q[i : i+1]}, i + 1
+		return t.set(Other, q[i:i+1], "", i+1)
 	}
 	tag := q[i : j+1]
 	for k := j + 1; k+len(tag) <= len(q); k++ {
 		if q[k] == '$' && q[k:k+len(tag)] == tag {
-			return Token{Kind: DollarString, Text: q[i : k+len(tag)], Body: q[j+1 : k]}, k + len(tag)
+			return t.set(DollarString, q[i:k+len(tag)], q[j+1:k], k+len(tag))
 		}
 	}
-	return Token{Kind: DollarString, Text: q[i:], Body: q[j+1:], Unterminated: true}, len(q)
+	end := t.set(DollarString, q[i:], q[j+1:], len(q))
+	t.Unterminated = true
+	return end
+}
+
+// noise reports whether q[i] is white space or a byte that is an Other
+// token on its own.
+func noise(q string, i int) bool {
+	c := q[i]
+	switch {
+	case IsSpace(c):
+		return true
+	case isWordStart(c) || isDigit(c):
+		return false
+	}
+	switch c {
+	case '\'', '"', '$', ';', '(', ')':
+		return false
+	case '-', '/': // "--" and "/*" open comments
+		return i+1 >= len(q) || q[i+1] != c && !(c == '/' && q[i+1] == '*')
+	}
+	return true
 }
 
 // IsSpace reports whether c is white space to PostgreSQL's scanner. Other

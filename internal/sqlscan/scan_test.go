@@ -9,11 +9,10 @@ func tokens(src string) []Token {
 	var out []Token
 	sc := New(src)
 	for {
-		t, ok := sc.Next()
-		if !ok {
+		if !sc.Next() {
 			return out
 		}
-		out = append(out, t)
+		out = append(out, sc.Tok)
 	}
 }
 
@@ -151,7 +150,7 @@ func TestNothingAllocates(t *testing.T) {
 	n := testing.AllocsPerRun(100, func() {
 		sc := New(q)
 		for {
-			if _, ok := sc.Next(); !ok {
+			if !sc.Next() {
 				break
 			}
 		}
@@ -178,10 +177,10 @@ func FuzzScan(f *testing.F) {
 		var b strings.Builder
 		sc := New(q)
 		for {
-			tok, ok := sc.Next()
-			if !ok {
+			if !sc.Next() {
 				break
 			}
+			tok := sc.Tok
 			if tok.Text == "" {
 				t.Fatalf("empty token in %q", q)
 			}

@@ -16,7 +16,7 @@ type Boundary struct {
 
 // Ends reports whether t ends the current statement. After a true answer
 // the tracker is ready for the next statement.
-func (b *Boundary) Ends(t Token) bool {
+func (b *Boundary) Ends(t *Token) bool {
 	switch t.Kind {
 	case OpenParen:
 		b.parens++
@@ -40,9 +40,12 @@ func (b *Boundary) word(w string) {
 		return // a number, not an identifier
 	}
 	if b.count < len(b.words) {
-		for _, k := range [...]string{"create", "or", "replace", "function", "procedure"} {
-			if EqualFold(w, k) {
-				b.words[b.count] = k[0]
+		switch w[0] | 0x20 { // the first letter, in lower case
+		case 'c', 'o', 'r', 'f', 'p':
+			for _, k := range [...]string{"create", "or", "replace", "function", "procedure"} {
+				if EqualFold(w, k) {
+					b.words[b.count] = k[0]
+				}
 			}
 		}
 	}
@@ -103,11 +106,11 @@ func (sp *Splitter) Next() (Statement, bool) {
 	empty := true
 	for {
 		end := sp.sc.Pos()
-		t, ok := sp.sc.Next()
-		if !ok {
+		if !sp.sc.Next() {
 			sp.done = true
 			return Statement{Text: sp.sc.src[start:end], Start: start, Empty: empty}, true
 		}
+		t := &sp.sc.Tok
 		if sp.bound.Ends(t) {
 			return Statement{Text: sp.sc.src[start:end], Start: start, Empty: empty}, true
 		}
@@ -121,11 +124,8 @@ func (sp *Splitter) Next() (Statement, bool) {
 // comments ("" if it starts with something else).
 func FirstWord(stmt string) string {
 	sc := New(stmt)
-	for {
-		t, ok := sc.Next()
-		if !ok {
-			return ""
-		}
+	for sc.Next() {
+		t := &sc.Tok
 		switch t.Kind {
 		case Space, Comment:
 			continue
@@ -134,4 +134,5 @@ func FirstWord(stmt string) string {
 		}
 		return ""
 	}
+	return ""
 }

@@ -27,11 +27,8 @@ func Carriable(sql string) bool {
 func carriableStatement(stmt string) bool {
 	var first, second string
 	sc := sqlscan.New(stmt)
-	for {
-		t, ok := sc.Next()
-		if !ok {
-			break
-		}
+	for sc.Next() {
+		t := &sc.Tok
 		if t.Kind != sqlscan.Word {
 			if t.Kind == sqlscan.Space || t.Kind == sqlscan.Comment {
 				continue
