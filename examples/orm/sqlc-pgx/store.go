@@ -27,7 +27,7 @@ import (
 // NewPool builds a pgxpool from cfg whose every call (Query, QueryRow,
 // Exec, Begin, CopyFrom, …) runs in the schema of the tenant in the call's
 // context, with opts (the Naming shared with the migrator and the
-// middleware, RequireTenant, …). cfg is changed: Configure installs its
+// middleware, TransactionPooling, …). cfg is changed: Configure installs its
 // hooks on it.
 func NewPool(ctx context.Context, cfg *pgxpool.Config, opts ...tenantpath.Option) (*pgxpool.Pool, error) {
 	if err := tenantpgx.Configure(cfg, opts...); err != nil {

@@ -24,9 +24,9 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// newPool returns a pool configured by sqlcpgx.NewPool with naming and
-// RequireTenant, closed when t ends. Two connections at most, so tenants
-// take turns on them.
+// newPool returns a pool configured by sqlcpgx.NewPool with naming (calls
+// without a tenant are refused: the default), closed when t ends. Two
+// connections at most, so tenants take turns on them.
 func newPool(t *testing.T, naming tenantpath.Naming) *pgxpool.Pool {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(pgtest.DSN(t))
@@ -34,8 +34,7 @@ func newPool(t *testing.T, naming tenantpath.Naming) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 2
-	pool, err := sqlcpgx.NewPool(context.Background(), cfg,
-		tenantpath.WithNaming(naming), tenantpath.RequireTenant())
+	pool, err := sqlcpgx.NewPool(context.Background(), cfg, tenantpath.WithNaming(naming))
 	if err != nil {
 		t.Fatal(err)
 	}
