@@ -128,3 +128,37 @@ func FuzzSQLEffects(f *testing.F) {
 		}
 	})
 }
+
+// pgx-native routing lets through, without a tenant, only a lone statement
+// that ends a transaction or handles a savepoint.
+func TestTxControlOnly(t *testing.T) {
+	for q, want := range map[string]bool{
+		"commit":                         true,
+		"COMMIT;":                        true,
+		"rollback":                       true,
+		"  ROLLBACK WORK  ":              true,
+		"end":                            true,
+		"abort":                          true,
+		"savepoint sp_1":                 true,
+		"release savepoint sp_1":         true,
+		"rollback to savepoint sp_1":     true,
+		"/* app */ commit -- done":       true,
+		"commit and chain":               true,
+		"":                               false,
+		";":                              false,
+		"select 1":                       false,
+		"commit; select 1":               false,
+		"commit;;":                       false,
+		"commit /* x */ ; insert into t": false,
+		"savepoint \"x\"":                false,
+		"commit prepared 'x'":            false,
+		"rollback; set search_path = x":  false,
+		"begin":                          false,
+		"insert into t values (1); end":  false,
+		"end$$; select 1":                false,
+	} {
+		if got := txControlOnly(q); got != want {
+			t.Errorf("txControlOnly(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

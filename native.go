@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/tenantpath/tenantpath/internal/bridge"
+	"github.com/tenantpath/tenantpath/internal/sqlscan"
 	"github.com/tenantpath/tenantpath/internal/wire"
 )
 
@@ -60,6 +61,14 @@ var _ bridge.Conn = (*nativeConn)(nil)
 
 func (n *nativeConn) Check(ctx context.Context) error {
 	n.syncTx()
+	if ScopeOf(ctx).Kind == ScopeNone {
+		// A connection taken without a tenant is not yet a call without
+		// one: pool.Ping takes one so, and so does database/sql's
+		// connection opener over stdlib.OpenDBFromPool(pool), for the
+		// calls waiting for a connection. Its statements, if any, are
+		// refused as they are sent.
+		return nil
+	}
 	want, err := n.c.wanted(ctx)
 	if err != nil {
 		return err
@@ -78,6 +87,15 @@ func (n *nativeConn) Route(ctx context.Context, sql string) error {
 		return nil
 	}
 	n.syncTx()
+	if txControlOnly(sql) {
+		// pgx ends a transaction, and marks and releases its savepoints,
+		// with statements of its own, sent with whatever context Commit or
+		// Rollback got (often context.Background()). They read no table, so
+		// they run on any path, and must: refusing a COMMIT would lose the
+		// transaction's writes. What they do to the path is still tracked.
+		n.want, n.effect, n.armed = n.txScope(), sqlEffects(sql), false
+		return nil
+	}
 	want, err := n.c.wanted(ctx)
 	if err != nil {
 		return err
@@ -105,6 +123,51 @@ func (n *nativeConn) Done(err error) error {
 }
 
 func (n *nativeConn) Usable() bool { return !n.c.bad && !n.c.retired }
+
+// txScope is the scope of the transaction in progress, if any.
+func (n *nativeConn) txScope() Scope {
+	if n.c.tx != nil {
+		return n.c.tx.scope
+	}
+	return Scope{}
+}
+
+// txControlOnly reports whether sql is a single statement that ends a
+// transaction or sets, releases or rolls back to a savepoint: COMMIT, END,
+// ROLLBACK, ABORT, SAVEPOINT, RELEASE, with their plain words only. Anything
+// more (a second statement, a literal, a parenthesis) is routed as usual.
+func txControlOnly(sql string) bool {
+	sc := sqlscan.New(sql)
+	sc.SkipNoise = true
+	words, ended := 0, false
+	for sc.Next() {
+		t := &sc.Tok
+		switch {
+		case t.Kind == sqlscan.Space || t.Kind == sqlscan.Comment:
+			continue
+		case ended:
+			return false // something after the semicolon
+		case t.Kind == sqlscan.Semicolon:
+			ended = true
+			continue
+		case t.Kind != sqlscan.Word:
+			return false
+		case words == 0 && !isTxControlWord(t.Text):
+			return false
+		}
+		words++
+	}
+	return words > 0
+}
+
+func isTxControlWord(w string) bool {
+	for _, k := range [...]string{"commit", "end", "rollback", "abort", "savepoint", "release"} {
+		if equalFold(w, k) {
+			return true
+		}
+	}
+	return false
+}
 
 // syncTx follows the transaction block the server reports: pgx begins and
 // ends transactions with statements of its own.

@@ -87,8 +87,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // a handler from a database call:
 //
 //   - nil: 200 OK;
-//   - [tenantpath.ErrUnknownTenant]: 404 Not Found (the tenant has no
-//     schema);
+//   - [tenantpath.ErrUnknownTenant], or PostgreSQL's invalid_schema_name
+//     (SQLSTATE 3F000, read through a SQLState method as pgx's and lib/pq's
+//     errors have it): 404 Not Found (the tenant has no schema; a
+//     pgxpool configured by tenantpgx reports it with PostgreSQL's error);
 //   - [tenantpath.ErrInvalidTenant], [tenantpath.ErrNoTenant],
 //     [ErrMissingTenant], [ErrAmbiguousTenant]: 400 Bad Request (the
 //     request named a bad tenant, or none);
@@ -102,7 +104,7 @@ func StatusOf(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.Is(err, tenantpath.ErrUnknownTenant):
+	case errors.Is(err, tenantpath.ErrUnknownTenant), sqlState(err) == "3F000":
 		return http.StatusNotFound
 	case errors.Is(err, tenantpath.ErrInvalidTenant), errors.Is(err, tenantpath.ErrNoTenant),
 		errors.Is(err, ErrMissingTenant), errors.Is(err, ErrAmbiguousTenant):
@@ -110,6 +112,15 @@ func StatusOf(err error) int {
 	default:
 		return http.StatusInternalServerError
 	}
+}
+
+// sqlState returns the SQLSTATE of a database error in err's chain, or "".
+func sqlState(err error) string {
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		return coded.SQLState()
+	}
+	return ""
 }
 
 // DefaultErrorHandler writes e.Status with e.Message as a plain-text body

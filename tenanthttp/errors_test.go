@@ -12,6 +12,12 @@ import (
 	"github.com/tenantpath/tenantpath/tenanthttp"
 )
 
+// sqlStateError stands for a driver's error with a SQLSTATE.
+type sqlStateError string
+
+func (e sqlStateError) Error() string    { return "ERROR: code " + string(e) }
+func (e sqlStateError) SQLState() string { return string(e) }
+
 func TestStatusOf(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -33,6 +39,8 @@ func TestStatusOf(t *testing.T) {
 		{&tenantpath.SwitchError{Scope: tenantpath.Scope{Kind: tenantpath.ScopeTenant, Tenant: "a"}, Err: errors.New("broken pipe")}, 500},
 		{context.Canceled, 500},
 		{errors.New("connection refused"), 500},
+		{fmt.Errorf("listing notes: %w", sqlStateError("3F000")), 404},
+		{sqlStateError("42P01"), 500},
 	} {
 		if got := tenanthttp.StatusOf(tc.err); got != tc.want {
 			t.Errorf("StatusOf(%v) = %d, want %d", tc.err, got, tc.want)

@@ -22,12 +22,18 @@ import (
 //
 // It installs, chained with whatever cfg already has: the carrier on the
 // connection's network stream (see [Install]), a PrepareConn hook that
-// refuses a call before anything is sent (no tenant, an invalid tenant,
-// another tenant inside a transaction: [tenantpath.ErrNoTenant],
-// [tenantpath.InvalidTenantError], [tenantpath.ErrTenantMismatch]), and a
-// tracer that routes each statement (your own tracer in
-// cfg.ConnConfig.Tracer still sees every call). Call it once, before
-// pgxpool.NewWithConfig.
+// refuses a call before anything is sent when it can (an invalid tenant,
+// another tenant inside a transaction: [tenantpath.InvalidTenantError],
+// [tenantpath.ErrTenantMismatch]), and a tracer that routes each statement
+// (your own tracer in cfg.ConnConfig.Tracer still sees every call). Call it
+// once, before pgxpool.NewWithConfig.
+//
+// A connection can be taken without a tenant (pool.Ping does so), but a
+// statement without one is refused as pgx sends it, with an error wrapping
+// [tenantpath.ErrNoTenant], and pgx closes the connection after the failed
+// write. Only a lone COMMIT, END, ROLLBACK, ABORT, SAVEPOINT or RELEASE
+// runs under any context: pgx ends transactions and savepoints with
+// whatever context Commit or Rollback gets.
 //
 // A tenant whose schema does not exist fails the statement with
 // PostgreSQL's own error (a *pgconn.PgError, SQLSTATE 3F000: pgx has no
@@ -117,7 +123,7 @@ func (t *tracer) route(ctx context.Context, conn *pgx.Conn, sql string) {
 	} else {
 		err = st.Route(ctx, sql)
 	}
-	if err != nil {
+	if err != nil && !conn.IsClosed() { // a closed connection sends nothing more
 		if w, ok := conn.PgConn().Conn().(*wire.Conn); ok {
 			w.Refuse(err)
 		}
@@ -125,6 +131,9 @@ func (t *tracer) route(ctx context.Context, conn *pgx.Conn, sql string) {
 }
 
 func (t *tracer) done(conn *pgx.Conn, err error) {
+	if w, ok := conn.PgConn().Conn().(*wire.Conn); ok {
+		w.Refuse(nil) // a refusal pgx never wrote must not fall on the next call
+	}
 	if st := t.state(conn); st != nil {
 		st.Done(err)
 	}

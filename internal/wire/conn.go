@@ -119,7 +119,10 @@ func (c *Conn) Reported() (string, uint64) {
 // caller that learns too late that a request must not run and cannot stop
 // its client any other way (a pgx tracer). The client then sees a write
 // error wrapping err; pgx closes the connection after one, so whatever
-// transaction was open on it ends without having run the request.
+// transaction was open on it ends without having run the request. A
+// Terminate is never refused: it runs nothing, and refusing it would leave
+// the server waiting for a client that has gone. Refuse(nil) withdraws a
+// refusal whose request was never written (the client failed before).
 func (c *Conn) Refuse(err error) {
 	c.mu.Lock()
 	c.refuse = err
@@ -168,8 +171,16 @@ func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	if err := c.refuse; err != nil {
 		c.refuse = nil
-		c.mu.Unlock()
-		return 0, err
+		if typ, _, _ := firstMessage(p); typ != 'X' {
+			c.mu.Unlock()
+			// One byte "written": nothing was, but pgx counts a write
+			// error with nothing written as safe to retry, and its
+			// database/sql adapter then retries the call on other
+			// connections, to be refused there too and to end as
+			// driver.ErrBadConn. A refusal is no fault of the connection:
+			// the caller must see it.
+			return 1, err
+		}
 	}
 	sw := c.armed
 	c.f.request(p)

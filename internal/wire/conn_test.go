@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -221,4 +222,37 @@ func tcpPair(t *testing.T) (net.Conn, net.Conn) {
 		t.Fatal("accept failed")
 	}
 	return client, server
+}
+
+// A refusal fails the next request, reports a byte written (so that pgx
+// does not call the failure safe to retry), lets a Terminate through, and
+// can be withdrawn.
+func TestRefuse(t *testing.T) {
+	client, server := tcpPair(t)
+	defer server.Close()
+	c := New(client)
+	defer c.Close()
+	refused := errors.New("refused")
+	q := simpleQuery("SELECT 1")
+
+	c.Refuse(refused)
+	if n, err := c.Write(q); n != 1 || !errors.Is(err, refused) {
+		t.Fatalf("refused request: %d, %v", n, err)
+	}
+	c.Refuse(refused)
+	c.Refuse(nil)
+	if _, err := c.Write(q); err != nil {
+		t.Fatalf("after the refusal was withdrawn: %v", err)
+	}
+	c.Refuse(refused)
+	terminate := msg('X')
+	if _, err := c.Write(terminate); err != nil {
+		t.Fatalf("Terminate refused: %v", err)
+	}
+	want := cat(q, terminate)
+	got := make([]byte, len(want))
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(server, got); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("server read %q (%v), want %q", got, err, want)
+	}
 }
