@@ -2,7 +2,7 @@ package main
 
 import "slices"
 
-// Contender names, as BenchmarkRoute spells them.
+// Contender names, as BenchmarkRoute and BenchmarkPool spell them.
 const (
 	rawPgx    = "raw-pgx"
 	setConn   = "set-conn"
@@ -12,17 +12,24 @@ const (
 	rawPq     = "raw-pq"
 	tpPq      = "tenantpath-pq"
 	tpgxPgx   = "tenantpgx-pgx"
+
+	// BenchmarkPool's own.
+	setConnReq = "set-conn-req"
+	tpPgxPool  = "tenantpath-pgx-pool"
+	tpPqPool   = "tenantpath-pq-pool"
 )
 
 // contenderInfo is what the report says about a contender: its line in
 // "## Contenders", its short name in table headings, the contenders its
-// throughput and CPU are divided by, and whether it is a routed *sql.DB
+// throughput and CPU are divided by, whether it is a routed *sql.DB
 // over pgx with every statement on the shared *sql.DB, to which the
-// targets for tenantpath apply.
+// targets for tenantpath apply, and whether only BenchmarkPool runs it
+// (it is then described in the pool's section, not in "## Contenders").
 type contenderInfo struct {
 	name, short, doc string
 	vs               []string
 	sharedPgx        bool
+	poolOnly         bool
 }
 
 // contenderInfos lists every contender the report knows, in the order of
@@ -46,6 +53,12 @@ var contenderInfos = []contenderInfo{
 		doc: "`tenantpath.OpenDB` over `pq.NewConnector`, tenant in the context, every statement on the shared `*sql.DB`."},
 	{name: rawPq, short: "raw pq",
 		doc: "lib/pq on schema-qualified statements, the floor for `tenantpath-pq` (lib/pq sends Parse and Bind in two round trips, so pgx's floor is not its floor)."},
+	{name: setConnReq, short: "SET per request", poolOnly: true,
+		doc: "`set-conn` with a cancellable context per request, cancelled when the request ends, as a handler gets (pgx watches a cancellable context during every query, which costs CPU of its own)."},
+	{name: tpPgxPool, short: "pgx Pool", vs: []string{setConn, setConnReq, tpPgx}, poolOnly: true,
+		doc: "`tenantpath.OpenDB` over `stdlib.GetConnector` with `tenantpath.Pool(n)`, every statement on the shared `*sql.DB`, a cancellable context per request."},
+	{name: tpPqPool, short: "pq Pool", vs: []string{setConn, setConnReq}, poolOnly: true,
+		doc: "the same over `pq.NewConnector`."},
 }
 
 func infoOf(name string) (contenderInfo, bool) {

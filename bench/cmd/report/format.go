@@ -25,6 +25,15 @@ func num(v float64) string {
 	}
 }
 
+// num3 formats a count per op with three decimals, for the switches per
+// op, which are compared with bounds such as 0.65.
+func num3(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {

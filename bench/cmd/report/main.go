@@ -2,14 +2,24 @@
 // harness's ephemeral PostgreSQL and writes docs/BENCHMARKS.md: the
 // machine, the exact commands, the ratios of contenders measured side by
 // side in the same run, the statements the server executed, the wrapper's
-// allocations, backend memory, and CPU profile summaries in docs/profiles.
+// allocations, backend memory, the switches, throughput and memory of the
+// tenant-affine pool (Pool(n)), and CPU profile summaries in docs/profiles.
 //
 // Usage (from the module root; `make bench` runs it):
 //
 //	go run ./bench/cmd/report [-rounds 5] [-benchtime 300ms] [-delay 250us] [-out docs/BENCHMARKS.md]
+//	    [-raw FILE] [-skip-memory] [-skip-pool]
+//	go run ./bench/cmd/report -from FILE [-out docs/BENCHMARKS.md]
 //
-// -delay is the one-way delay of the link the round-trip scenarios run
-// over (internal/delayproxy); the loopback scenarios run without it.
+// -rounds and -benchtime apply to both benchmarks whose contenders take
+// turns, BenchmarkRoute and BenchmarkPool (Pool(n), the tenant-affine
+// pool). -delay is the one-way delay of the link the round-trip scenarios
+// run over (internal/delayproxy); the loopback scenarios run without it.
+// -skip-memory leaves out the backend memory benchmarks and -skip-pool the
+// pool's, for quick runs; the sections and targets they feed then say that
+// nothing was measured. -raw saves the output of every benchmark, and
+// -from renders the document from such a file again without running
+// anything.
 //
 // Sections of the existing file that are written by hand ("## Analysis"
 // and "## Migrator") are kept verbatim.
@@ -34,11 +44,13 @@ import (
 func main() {
 	out := flag.String("out", "docs/BENCHMARKS.md", "the file to write")
 	profiles := flag.String("profiles", "docs/profiles", "where to write the CPU profile summaries (empty: no profiles)")
-	rounds := flag.Int("rounds", 5, "rounds of each scenario's contenders")
-	benchtime := flag.String("benchtime", "300ms", "-benchtime of each throughput benchmark")
-	delay := flag.String("delay", "250us", "one-way delay of the delaying link (BenchmarkRoute's round-trip scenarios, BenchmarkDelayLink)")
+	var set runSettings
+	flag.IntVar(&set.rounds, "rounds", 5, "rounds of each scenario's contenders (BenchmarkRoute, BenchmarkPool)")
+	flag.StringVar(&set.benchtime, "benchtime", "300ms", "-benchtime of each throughput benchmark (BenchmarkRoute, BenchmarkPool)")
+	flag.StringVar(&set.delay, "delay", "250us", "one-way delay of the delaying link (BenchmarkRoute's round-trip scenarios, BenchmarkDelayLink)")
 	raw := flag.String("raw", "", "also write the raw `go test` output here")
-	skipMemory := flag.Bool("skip-memory", false, "do not run BenchmarkBackendMemory")
+	flag.BoolVar(&set.skipMemory, "skip-memory", false, "do not run the backend memory benchmarks (BenchmarkBackendMemory, BenchmarkPoolBackendMemory)")
+	flag.BoolVar(&set.skipPool, "skip-pool", false, "do not run the benchmarks of Pool(n) (BenchmarkPool, BenchmarkPoolBackendMemory)")
 	from := flag.String("from", "", "run no benchmark: render from the output a previous run saved with -raw (and the profile summaries already in -profiles)")
 	redoProfiles := flag.Bool("redo-profiles", false, "with -from: make the profiles again first")
 	flag.Parse()
@@ -51,7 +63,7 @@ func main() {
 			err = rerender(*from, *out, *profiles)
 		}
 	} else {
-		err = run(*out, *profiles, runSettings{*rounds, *benchtime, *delay}, *raw, *skipMemory)
+		err = run(*out, *profiles, set, *raw)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
@@ -61,9 +73,21 @@ func main() {
 
 // command is one `go test` invocation of the report.
 type command struct {
-	what string
+	what string // the kind of results: one of the kind constants
 	args []string
 }
+
+// The kinds of command, which say where their results go
+// (renderInput.resultsOf) and head their output in the -raw file.
+const (
+	kindThroughput = "throughput"  // BenchmarkRoute
+	kindLink       = "link"        // BenchmarkDelayLink
+	kindFake       = "fake"        // BenchmarkFake
+	kindSwitch     = "switch"      // BenchmarkSwitchStatement
+	kindPool       = "pool"        // BenchmarkPool
+	kindMemory     = "memory"      // BenchmarkBackendMemory
+	kindPoolMemory = "pool-memory" // BenchmarkPoolBackendMemory
+)
 
 func (c command) String() string {
 	var b strings.Builder
@@ -77,23 +101,24 @@ func (c command) String() string {
 	return b.String()
 }
 
-// runSettings are the flags of the benchmarks that the report passes on.
+// runSettings are the flags of the benchmarks that the report passes on,
+// and the benchmarks it leaves out.
 type runSettings struct {
-	rounds           int
-	benchtime, delay string
+	rounds               int
+	benchtime, delay     string
+	skipMemory, skipPool bool
 }
 
-func run(out, profDir string, set runSettings, rawPath string, skipMemory bool) (err error) {
+func run(out, profDir string, set runSettings, rawPath string) (err error) {
 	started := time.Now()
 	load := loadAvg()
-	cmds := benchCommands(set, skipMemory)
+	cmds := benchCommands(set)
 	var raw bytes.Buffer
 	if rawPath != "" {
 		// Written whatever happens: a failed run's output can still be
 		// read, and rendered with -from.
 		defer func() {
-			fmt.Fprintf(&raw, "%sinfo %d %s %s %s %s %s\n", rawHeader, set.rounds, set.benchtime, started.UTC().Format(time.RFC3339),
-				time.Since(started).Round(time.Second), strings.ReplaceAll(load, " ", "_"), set.delay)
+			raw.WriteString(infoLine(set, started, time.Since(started), load))
 			if werr := os.WriteFile(rawPath, raw.Bytes(), 0o644); err == nil {
 				err = werr
 			}
@@ -103,32 +128,24 @@ func run(out, profDir string, set runSettings, rawPath string, skipMemory bool) 
 	if err != nil {
 		return err
 	}
-	var profs []profileSummary
+	in := renderInput{
+		when: started, cmds: cmds, logs: logs, profDir: profDir, load: load,
+		rounds: set.rounds, benchtime: set.benchtime, delay: set.delay,
+	}
+	for kind, rs := range results {
+		if p := in.resultsOf(kind); p != nil {
+			*p = rs
+		}
+	}
 	if profDir != "" {
-		if profs, err = makeProfiles(profDir); err != nil {
+		if in.profiles, err = makeProfiles(profDir); err != nil {
 			return err
 		}
 	}
 	old, _ := os.ReadFile(out)
-	doc := render(renderInput{
-		when:      started,
-		elapsed:   time.Since(started),
-		cmds:      cmds,
-		route:     results["throughput"],
-		fake:      results["fake"],
-		memory:    results["memory"],
-		switches:  results["switch"],
-		link:      results["link"],
-		logs:      logs,
-		profiles:  profs,
-		profDir:   profDir,
-		kept:      keptSections(string(old)),
-		rounds:    set.rounds,
-		benchtime: set.benchtime,
-		delay:     set.delay,
-		load:      load,
-	})
-	if err := os.WriteFile(out, []byte(doc), 0o644); err != nil {
+	in.kept = keptSections(string(old))
+	in.elapsed = time.Since(started)
+	if err := os.WriteFile(out, []byte(render(in)), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "report: wrote %s in %v\n", out, time.Since(started).Round(time.Second))
@@ -136,17 +153,26 @@ func run(out, profDir string, set runSettings, rawPath string, skipMemory bool) 
 }
 
 // benchCommands are the `go test` runs of a report, in order.
-func benchCommands(set runSettings, skipMemory bool) []command {
+func benchCommands(set runSettings) []command {
+	rounds := strconv.Itoa(set.rounds)
 	cmds := []command{
-		{"throughput", []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", set.benchtime,
-			"-timeout", "90m", "./bench/", "-args", "-rounds", strconv.Itoa(set.rounds), "-delay", set.delay}},
-		{"link", []string{"test", "-run", "^$", "-bench", "^BenchmarkDelayLink$", "-benchtime", "2s", "-count", "3",
+		{kindThroughput, []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkRoute$", "-benchtime", set.benchtime,
+			"-timeout", "90m", "./bench/", "-args", "-rounds", rounds, "-delay", set.delay}},
+		{kindLink, []string{"test", "-run", "^$", "-bench", "^BenchmarkDelayLink$", "-benchtime", "2s", "-count", "3",
 			"./bench/", "-args", "-delay", set.delay}},
-		{"fake", []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
-		{"switch", []string{"test", "-run", "^$", "-bench", "^BenchmarkSwitchStatement$", "-benchtime", "2s", "-count", "3", "./bench/"}},
+		{kindFake, []string{"test", "-run", "^$", "-bench", "^BenchmarkFake$", "-benchmem", "-count", "3", "./bench/"}},
+		{kindSwitch, []string{"test", "-run", "^$", "-bench", "^BenchmarkSwitchStatement$", "-benchtime", "2s", "-count", "3", "./bench/"}},
 	}
-	if !skipMemory {
-		cmds = append(cmds, command{"memory", []string{"test", "-run", "^$", "-bench", "^BenchmarkBackendMemory$",
+	if !set.skipPool {
+		cmds = append(cmds, command{kindPool, []string{"test", "-v", "-run", "^$", "-bench", "^BenchmarkPool$", "-benchtime", set.benchtime,
+			"-timeout", "90m", "./bench/", "-args", "-rounds", rounds}})
+	}
+	if !set.skipMemory {
+		cmds = append(cmds, command{kindMemory, []string{"test", "-run", "^$", "-bench", "^BenchmarkBackendMemory$",
+			"-benchtime", "1x", "-timeout", "60m", "./bench/"}})
+	}
+	if !set.skipMemory && !set.skipPool {
+		cmds = append(cmds, command{kindPoolMemory, []string{"test", "-run", "^$", "-bench", "^BenchmarkPoolBackendMemory$",
 			"-benchtime", "1x", "-timeout", "60m", "./bench/"}})
 	}
 	return cmds
@@ -278,66 +304,4 @@ func median(xs []float64) float64 {
 		return xs[m]
 	}
 	return (xs[m-1] + xs[m]) / 2
-}
-
-// rawHeader starts the line before each command's output in the -raw file:
-// rawHeader, the command's kind, a space, the command.
-const rawHeader = "### report: "
-
-// rerender writes out from a -raw file of an earlier run.
-func rerender(from, out, profDir string) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
-	in := renderInput{profDir: profDir}
-	for _, chunk := range strings.Split(string(b), rawHeader)[1:] {
-		head, body, _ := strings.Cut(chunk, "\n")
-		kind, rest, _ := strings.Cut(head, " ")
-		rs, logs := parseBench(body)
-		in.logs = append(in.logs, logs...)
-		switch kind {
-		case "throughput":
-			in.route = rs
-		case "fake":
-			in.fake = rs
-		case "memory":
-			in.memory = rs
-		case "switch":
-			in.switches = rs
-		case "link":
-			in.link = rs
-		case "info":
-			f := strings.Fields(rest)
-			if len(f) >= 4 {
-				in.rounds, _ = strconv.Atoi(f[0])
-				in.benchtime = f[1]
-				in.when, _ = time.Parse(time.RFC3339, f[2])
-				in.elapsed, _ = time.ParseDuration(f[3])
-			}
-			in.load = "not recorded"
-			if len(f) >= 5 {
-				in.load = strings.ReplaceAll(f[4], "_", " ")
-			}
-			if len(f) >= 6 {
-				in.delay = f[5]
-			}
-			continue
-		default:
-			continue
-		}
-		in.cmds = append(in.cmds, command{kind, strings.Fields(strings.TrimPrefix(rest, "go "))})
-	}
-	for i := range in.cmds {
-		// Fields split quoted regexps apart from their quotes only; undo the quoting.
-		for j, a := range in.cmds[i].args {
-			in.cmds[i].args[j] = strings.Trim(a, "'")
-		}
-	}
-	if profDir != "" {
-		in.profiles = readProfiles(profDir)
-	}
-	old, _ := os.ReadFile(out)
-	in.kept = keptSections(string(old))
-	return os.WriteFile(out, []byte(render(in)), 0o644)
 }

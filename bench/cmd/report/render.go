@@ -13,6 +13,8 @@ type renderInput struct {
 	route, fake, memory []result
 	switches            []result
 	link                []result // BenchmarkDelayLink
+	pool                []result // BenchmarkPool
+	poolMemory          []result // BenchmarkPoolBackendMemory
 	logs                []string
 	profiles            []profileSummary
 	profDir             string
@@ -21,6 +23,28 @@ type renderInput struct {
 	benchtime           string
 	delay               string // the delaying link's one-way delay, as given to -delay
 	load                string // load average when the run started
+}
+
+// resultsOf returns where the results of a kind of command go, or nil for
+// a kind the report does not know.
+func (in *renderInput) resultsOf(kind string) *[]result {
+	switch kind {
+	case kindThroughput:
+		return &in.route
+	case kindLink:
+		return &in.link
+	case kindFake:
+		return &in.fake
+	case kindSwitch:
+		return &in.switches
+	case kindPool:
+		return &in.pool
+	case kindMemory:
+		return &in.memory
+	case kindPoolMemory:
+		return &in.poolMemory
+	}
+	return nil
 }
 
 // writer collects the document.
@@ -35,13 +59,13 @@ type sectionWriter func(w *writer, in renderInput, d routeData)
 var sectionWriters = []sectionWriter{
 	headerSection, machineSection, commandsSection, contendersSection, linkSection,
 	targetsSection, throughputSection, cpuSection, statementsSection, absoluteSection,
-	fakeSection, switchSection, memorySection, profilesSection, handWrittenSections,
+	poolSection, fakeSection, switchSection, memorySection, profilesSection, handWrittenSections,
 }
 
 // render writes docs/BENCHMARKS.md.
 func render(in renderInput) string {
 	w := &writer{}
-	d := groupRoute(in.route)
+	d := groupRounds(in.route, routePrefix)
 	for _, write := range sectionWriters {
 		write(w, in, d)
 	}

@@ -8,12 +8,21 @@ import (
 	"strings"
 )
 
-// roundsKey starts the round element of BenchmarkRoute's names.
+// roundsKey starts the round element of BenchmarkRoute's and
+// BenchmarkPool's names.
 const roundsKey = "round="
 
-// scenario is one BenchmarkRoute scenario, parsed from its name:
-// link=…/tenants=…/stmts=…/pool=…/workers=… (runs from before the
-// delaying link have no link element: they ran on loopback).
+// The names of the benchmarks whose contenders take turns in rounds,
+// without the Benchmark prefix, with the slash before their scenarios.
+const (
+	routePrefix = "Route/"
+	poolPrefix  = "Pool/"
+)
+
+// scenario is one scenario of BenchmarkRoute or BenchmarkPool, parsed from
+// its name: link=…/tenants=…/stmts=…/pool=…/workers=… (runs from before
+// the delaying link, and BenchmarkPool's, have no link element: they ran
+// on loopback).
 type scenario struct {
 	key                  string // the scenario part of the benchmark name, as written
 	link                 string // loopback, delay250us
@@ -44,12 +53,17 @@ func parseScenario(key string) scenario {
 
 const loopbackLink = "loopback"
 
+// tenantsTitle says what a tenants element of a benchmark's names means.
+func tenantsTitle(tenants string) string {
+	if t := map[string]string{"one": "1 tenant", "uniform100": "100 uniform", "zipf2k": "2k Zipf", "zipf10k": "10k Zipf"}[tenants]; t != "" {
+		return t
+	}
+	return tenants
+}
+
 // title turns the scenario into a table row's title.
 func (sc scenario) title() string {
-	tenants := map[string]string{"one": "1 tenant", "uniform100": "100 uniform", "zipf10k": "10k Zipf"}[sc.tenants]
-	if tenants == "" {
-		tenants = sc.tenants
-	}
+	tenants := tenantsTitle(sc.tenants)
 	op := "point select"
 	if sc.stmts != 1 {
 		op = fmt.Sprintf("%d-stmt request", sc.stmts)
@@ -70,9 +84,9 @@ func linkTitle(link string) string {
 	return link
 }
 
-// routeData holds BenchmarkRoute's results: scenario → contender → one
-// result per round, in round order; scenarios, links and contenders in the
-// order they first appear.
+// routeData holds the results of a benchmark run in rounds (BenchmarkRoute,
+// BenchmarkPool): scenario → contender → one result per round, in round
+// order; scenarios, links and contenders in the order they first appear.
 type routeData struct {
 	scenarios  []scenario
 	links      []string
@@ -80,10 +94,12 @@ type routeData struct {
 	by         map[string]map[string][]result
 }
 
-func groupRoute(rs []result) routeData {
+// groupRounds groups the results of the benchmark named by prefix
+// (routePrefix, poolPrefix): names prefix+scenario/round=…/contender.
+func groupRounds(rs []result, prefix string) routeData {
 	d := routeData{by: map[string]map[string][]result{}}
 	for _, r := range rs {
-		name, ok := strings.CutPrefix(r.name, "Route/")
+		name, ok := strings.CutPrefix(r.name, prefix)
 		if !ok {
 			continue
 		}
@@ -183,13 +199,18 @@ func (r ratio) String() string {
 
 // metric returns the median of a metric over the rounds.
 func (d routeData) metric(sc scenario, c, unit string) float64 {
+	return median(d.rounds(sc, c, unit))
+}
+
+// rounds returns a metric of every round that reported it, in round order.
+func (d routeData) rounds(sc scenario, c, unit string) []float64 {
 	var xs []float64
 	for _, r := range d.by[sc.key][c] {
 		if v, ok := r.metrics[unit]; ok {
 			xs = append(xs, v)
 		}
 	}
-	return median(xs)
+	return xs
 }
 
 // cpuMedian returns the median CPU per op (client and server) over the

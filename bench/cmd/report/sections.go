@@ -53,7 +53,7 @@ func contendersSection(w *writer, in renderInput, d routeData) {
 	w.p("Same statements, same data, same pool (`SetMaxOpenConns` = `SetMaxIdleConns` = pool size), same tenant sequence per worker:\n\n")
 	i := 0
 	for _, c := range contenderInfos {
-		if len(d.contenders) > 0 && !d.has(c.name) {
+		if c.poolOnly || len(d.contenders) > 0 && !d.has(c.name) {
 			continue
 		}
 		i++
@@ -102,8 +102,10 @@ func scenarioSpan(scs []scenario) string {
 func targetsSection(w *writer, in renderInput, d routeData) {
 	w.p("## Targets\n\n")
 	w.p("Met means every scenario of the workload, on the link named, reaches the ratio (throughput, median over the rounds). The last column is the same comparison by CPU per op, for the reading of a noisy run. ")
-	w.p("The first rows are those of the switch that rides on the statement's round trip, for each routed contender over pgx with every statement on the shared `*sql.DB`; the rows after the allocation target are the earlier loopback targets.\n\n")
-	targetsTable(w, d, in.fake)
+	w.p("The first rows are those of the switch that rides on the statement's round trip, for each routed contender over pgx with every statement on the shared `*sql.DB`; the rows after the allocation target are the earlier loopback targets. ")
+	w.p("The last four are those of the tenant-affine pool, `Pool(n)`, on the loads of its section below: switches per op (median over the rounds, counted by the server) at most the bound, ")
+	w.p("the throughput ratio with the range of its rounds, and the memory contexts of the server processes with `Pool` at most half of those with `database/sql`'s pool (RssAnon beside it).\n\n")
+	targetsTable(w, in, d)
 	w.p("\n")
 }
 

@@ -9,7 +9,8 @@ import (
 // A target is a throughput ratio every matching scenario must reach.
 // Zero fields match any scenario; a is "" for the routed contenders over
 // pgx on the shared *sql.DB (tenantpath-pgx, and tenantpgx-pgx once it
-// runs), one row each.
+// runs), one row each. With rounds, the row also shows the range of the
+// per-round ratios and the lowest of them.
 type target struct {
 	label                string // with %s for the contender when a is ""
 	delayed              bool   // over the delaying link (else loopback)
@@ -17,6 +18,7 @@ type target struct {
 	stmts, pool, workers int
 	a, base              string
 	min                  float64
+	rounds               bool
 }
 
 // The targets of the switch that rides on the statement's round trip
@@ -54,9 +56,10 @@ func (t target) matches(sc scenario) bool {
 }
 
 // targetsTable writes the Targets section's table: every target, one row
-// per contender it applies to, and the allocation target.
-func targetsTable(w *writer, d routeData, fake []result) {
-	w.p("| target | link | throughput ratio per scenario (order of the tables below) | met | by CPU per op |\n| --- | --- | --- | --- | --- |\n")
+// per contender it applies to, the allocation target, and the targets of
+// Pool(n).
+func targetsTable(w *writer, in renderInput, d routeData) {
+	w.p("| target | link | measured per scenario (order of the tables below) | met | by CPU per op |\n| --- | --- | --- | --- | --- |\n")
 	routed := d.sharedPgx()
 	if len(routed) == 0 {
 		routed = []string{tpPgx} // its rows say "no data"
@@ -68,10 +71,11 @@ func targetsTable(w *writer, d routeData, fake []result) {
 			targetRow(w, d, row)
 		}
 	}
-	allocRow(w, fake)
+	allocRow(w, in.fake)
 	for _, t := range loopbackTargets {
 		targetRow(w, d, t)
 	}
+	poolTargetRows(w, in)
 }
 
 func targetRow(w *writer, d routeData, t target) {
@@ -95,9 +99,12 @@ func targetRow(w *writer, d routeData, t target) {
 // targetVerdict checks every matching scenario against the target with one
 // kind of ratio: the medians, and "met (lowest x×)" or "missed (lowest
 // x×)", or "" when no scenario has data.
+//
+// With t.rounds each part also gives the range of the rounds, and the
+// verdict the lowest round: "met (lowest x×, lowest round y×)".
 func targetVerdict(d routeData, t target, ratioOf func(sc scenario, a, b string) ratio) (parts []string, verdict string) {
 	met, any := true, false
-	worst := math.Inf(1)
+	worst, worstRound := math.Inf(1), math.Inf(1)
 	for _, sc := range d.scenarios {
 		if !t.matches(sc) {
 			continue
@@ -107,14 +114,21 @@ func targetVerdict(d routeData, t target, ratioOf func(sc scenario, a, b string)
 			continue
 		}
 		any = true
-		worst = math.Min(worst, r.med)
+		worst, worstRound = math.Min(worst, r.med), math.Min(worstRound, r.lo)
 		if r.med < t.min {
 			met = false
 		}
-		parts = append(parts, fmt.Sprintf("%.2f", r.med))
+		if t.rounds && r.n > 1 {
+			parts = append(parts, fmt.Sprintf("%.2f (rounds %.2f–%.2f)", r.med, r.lo, r.hi))
+		} else {
+			parts = append(parts, fmt.Sprintf("%.2f", r.med))
+		}
 	}
 	if !any {
 		return parts, ""
+	}
+	if t.rounds {
+		return parts, fmt.Sprintf("%s (lowest %.2f×, lowest round %.2f×)", metWord(met), worst, worstRound)
 	}
 	return parts, fmt.Sprintf("%s (lowest %.2f×)", metWord(met), worst)
 }
