@@ -61,7 +61,11 @@ func runStatements(ctx context.Context, q querier, stmts *[5]string, n, id int) 
 type contender struct {
 	name string
 	open func(tb testing.TB, dsn string) *sql.DB
-	run  func(db *sql.DB, t *tenantSQL, n, id int) error
+	// openPool, if set, replaces open for a contender that owns its pool
+	// (tenantpath.Pool): it gets the scenario's pool size, and
+	// database/sql's own pool is left as OpenDB set it.
+	openPool func(tb testing.TB, dsn string, size int) *sql.DB
+	run      func(db *sql.DB, t *tenantSQL, n, id int) error
 }
 
 var bg = context.Background()
@@ -152,6 +156,22 @@ var contenders = []contender{
 	routedSharedDB("tenantpgx-pgx", func(tb testing.TB, dsn string) (*sql.DB, error) {
 		return tenantpgx.OpenDB(*pgxConfig(tb, dsn), tenantpath.WithNaming(fixtureNaming))
 	}),
+
+	// 7. The same with tenantpath.Pool(n): a call gets a connection already
+	// on its tenant's path (its request's last one first), so a request
+	// switches about once, and that switch rides on its statement. A
+	// context per request, cancelled when it ends, as a handler gets.
+	{
+		name: "tenantpgx-pgx-pool",
+		openPool: func(tb testing.TB, dsn string, size int) *sql.DB {
+			db, err := tenantpgx.OpenDB(*pgxConfig(tb, dsn), tenantpath.WithNaming(fixtureNaming), tenantpath.Pool(size))
+			if err != nil {
+				tb.Fatalf("tenantpgx-pgx-pool: %v", err)
+			}
+			return db
+		},
+		run: runRequest,
+	},
 
 	// ─── More routing contenders go here, one line each ───────────────────
 	// A routed *sql.DB with the tenant in the context, every statement on

@@ -37,8 +37,12 @@ func poolContenders() []contender {
 		byName("set-conn"),
 		{name: "set-conn-req", open: byName("set-conn").open, run: runSetConnRequest},
 		byName("tenantpath-pgx"),
-		{name: "tenantpath-pgx-pool", run: runRequest},
-		{name: "tenantpath-pq-pool", run: runRequest},
+		{name: "tenantpath-pgx-pool", run: runRequest, openPool: func(tb testing.TB, dsn string, size int) *sql.DB {
+			return openTenantpath(tb, pgxConnector(tb, dsn), fixtureNaming, tenantpath.Pool(size))
+		}},
+		{name: "tenantpath-pq-pool", run: runRequest, openPool: func(tb testing.TB, dsn string, size int) *sql.DB {
+			return openTenantpath(tb, pqConnector(tb, dsn), fixtureNaming, tenantpath.Pool(size))
+		}},
 	}
 }
 
@@ -66,16 +70,13 @@ func runSetConnRequest(db *sql.DB, t *tenantSQL, n, id int) error {
 	return runStatements(ctx, c, &t.plain, n, id)
 }
 
-// openContender opens contender c's *sql.DB for a pool of size: the
-// pooled contenders through tenantpath.Pool(size) (OpenDB then leaves
-// database/sql's own pool off), the others with database/sql's pool at
-// size, as BenchmarkRoute does.
+// openContender opens contender c's *sql.DB for a pool of size: a
+// contender that owns its pool (tenantpath.Pool) through openPool (OpenDB
+// then leaves database/sql's own pool off), the others with database/sql's
+// pool at size.
 func openContender(tb testing.TB, c contender, dsn string, size int) *sql.DB {
-	switch c.name {
-	case "tenantpath-pgx-pool":
-		return openTenantpath(tb, pgxConnector(tb, dsn), fixtureNaming, tenantpath.Pool(size))
-	case "tenantpath-pq-pool":
-		return openTenantpath(tb, pqConnector(tb, dsn), fixtureNaming, tenantpath.Pool(size))
+	if c.openPool != nil {
+		return c.openPool(tb, dsn, size)
 	}
 	db := c.open(tb, dsn)
 	db.SetMaxOpenConns(size)

@@ -120,9 +120,7 @@ func (r *routeRun) measure(b *testing.B, sc routeScenario, c contender) {
 	key := fmt.Sprintf("%s/%d/%s", c.name, sc.pool, sc.link.name)
 	db := r.dbs[key]
 	if db == nil {
-		db = c.open(b, r.dsn[sc.link.name])
-		db.SetMaxOpenConns(sc.pool)
-		db.SetMaxIdleConns(sc.pool)
+		db = openContender(b, c, r.dsn[sc.link.name], sc.pool)
 		r.dbs[key] = db
 	}
 	op := func(t *tenantSQL, id int) error { return c.run(db, t, sc.stmts, id) }

@@ -12,6 +12,7 @@ const (
 	rawPq     = "raw-pq"
 	tpPq      = "tenantpath-pq"
 	tpgxPgx   = "tenantpgx-pgx"
+	tpgxPool  = "tenantpgx-pgx-pool"
 
 	// BenchmarkPool's own.
 	setConnReq = "set-conn-req"
@@ -49,6 +50,8 @@ var contenderInfos = []contenderInfo{
 		doc: "the same, with the request's statements on one `db.Conn(ctx)` checked out per request (as contender 2 does), so a request switches at most once."},
 	{name: tpgxPgx, short: "tenantpgx", vs: []string{rawPgx, setConn, setLocal}, sharedPgx: true,
 		doc: "pgx through `tenantpgx.OpenDB(cfg, opts...)`, which sends the switch in the same write as the statement it precedes; tenant in the context, every statement on the shared `*sql.DB`."},
+	{name: tpgxPool, short: "tenantpgx Pool", vs: []string{rawPgx, setConn, setLocal}, sharedPgx: true,
+		doc: "the same with `tenantpath.Pool(n)` (n = the scenario's pool size): a call gets a connection already on its tenant's path, its request's last one first; a cancellable context per request."},
 	{name: tpPq, short: "pq", vs: []string{rawPq, rawPgx},
 		doc: "`tenantpath.OpenDB` over `pq.NewConnector`, tenant in the context, every statement on the shared `*sql.DB`."},
 	{name: rawPq, short: "raw pq",
