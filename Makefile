@@ -7,7 +7,7 @@
 #   make lint   only the checks (gofmt, vet, go mod tidy, staticcheck)
 #   make demo   install dependencies and run examples/quickstart
 #   make bench  run the benchmarks in bench/ against real PostgreSQL and write
-#               docs/BENCHMARKS.md and docs/profiles/ (about 20 minutes)
+#               docs/BENCHMARKS.md and docs/profiles/ (about 25 minutes)
 #
 # The tests start their own PostgreSQL servers (internal/pgtest), only in
 # test binaries that need one. Environment variables that choose the server:

@@ -73,9 +73,9 @@ func profilesSection(w *writer, in renderInput, _ routeData) {
 	}
 	w.p("## Where the time goes (client CPU profiles)\n\n")
 	w.p("`go test -cpuprofile` of the benchmark binary, i.e. the Go client only. Full top lists and their reading: [%s](%s).\n\n", in.profDir, strings.TrimPrefix(in.profDir, "docs/"))
-	w.p("| profile | what | flat in package tenantpath | cum. `(*conn).ensure` | cum. `sqlEffects` |\n| --- | --- | ---: | ---: | ---: |\n")
+	w.p("| profile | what | flat in package tenantpath | cum. `(*conn).pathFor` | cum. `sqlEffects` |\n| --- | --- | ---: | ---: | ---: |\n")
 	for _, pr := range in.profiles {
-		w.p("| [%s](%s) | %s | %.1f%% | %.1f%% | %.1f%% |\n", pr.name, strings.TrimPrefix(pr.file, "docs/"), pr.what, pr.wrapperFlat, pr.ensureCum, pr.mayChangePath)
+		w.p("| [%s](%s) | %s | %.1f%% | %.1f%% | %.1f%% |\n", pr.name, strings.TrimPrefix(pr.file, "docs/"), pr.what, pr.wrapperFlat, pr.routeCum, pr.scanCum)
 	}
 	w.p("\n")
 }
