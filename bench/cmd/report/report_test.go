@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -364,6 +367,50 @@ func TestRerenderIncludesThePool(t *testing.T) {
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("the document lacks\n%s", want)
+		}
+	}
+}
+
+// TestProfiledFunctionsExist: the summary's cumulative shares name
+// functions of package tenantpath; a rename there must not leave them
+// reading 0% (go/parser over the root package's files).
+func TestProfiledFunctionsExist(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("../../../*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok {
+				continue
+			}
+			name := fn.Name.Name
+			if fn.Recv != nil && len(fn.Recv.List) == 1 {
+				if star, ok := fn.Recv.List[0].Type.(*ast.StarExpr); ok {
+					if id, ok := star.X.(*ast.Ident); ok {
+						name = "(*" + id.Name + ")." + name
+					}
+				}
+			}
+			declared[name] = true
+		}
+	}
+	if len(declared) == 0 {
+		t.Fatal("no function found in the root package")
+	}
+	for _, fn := range []string{routeFunc, scanFunc} {
+		if !declared[fn] {
+			t.Errorf("package tenantpath has no function %s, which the profile summary reports", fn)
 		}
 	}
 }
