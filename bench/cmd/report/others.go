@@ -26,6 +26,7 @@ func switchSection(w *writer, in renderInput, _ routeData) {
 	}
 	w.p("`BenchmarkSwitchStatement`: one pgx connection, one statement per op, moving to the next of 100 tenants: ")
 	w.p("`tenantpath` is tenantpath's switch (`SELECT set_config(…) WHERE to_regnamespace(…) IS NOT NULL`, simple protocol: the existence check reads the catalog cache); ")
+	w.p("`tenantpath-carried` the form `tenantpgx` sends in the statement's write, here on its own (`SELECT set_config(…), '…'::regnamespace`: a missing schema fails the cast), and `tenantpath-carried-prepared` that form with parameters, parsed and planned once per connection; ")
 	w.p("`namespace-scan` the earlier form, `SELECT set_config(…) FROM pg_namespace WHERE nspname = …`; ")
 	w.p("`prepared` that form with parameters (prepared once per connection by pgx's statement cache); ")
 	w.p("`set` a plain `SET search_path`; `set_config-alone` and `namespace-lookup-alone` the two halves of the earlier form on their own. ")
