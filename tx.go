@@ -41,7 +41,17 @@ func (t *tx) admit(ctx context.Context, want Scope) (bool, error) {
 	if err := t.refusal(want); err != nil {
 		return false, err
 	}
-	if want.Kind != ScopeBase && t.pathInDoubt {
+	switch {
+	case want.Kind != ScopeBase && t.pathInDoubt:
+		return t.reassert(ctx)
+	case want.Kind == ScopeBase && t.ended && !t.pathInDoubt && t.scope.Kind != ScopeBase && t.conn.wire != nil:
+		// The caller's SQL may have ended the transaction (ROLLBACK AND
+		// CHAIN keeps a block open). A switch carried with BEGIN ends
+		// with it, and the path is then the one from before: another
+		// tenant's, perhaps. The call runs in the transaction's scope, so
+		// that scope's path goes with it, for its transaction only. (A
+		// caller who set the path itself, as the migrator does, keeps
+		// its own: pathInDoubt.)
 		return t.reassert(ctx)
 	}
 	return false, nil

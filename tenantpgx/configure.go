@@ -114,20 +114,26 @@ func (t *tracer) state(conn *pgx.Conn) bridge.Conn {
 }
 
 // route arms the switch for the call about to be sent, or makes its send
-// fail when it must not run.
-func (t *tracer) route(ctx context.Context, conn *pgx.Conn, sql string) {
+// fail when it must not run; sql is the call's SQL, or the names of
+// statements prepared on the connection. It returns the context the call
+// goes on with.
+func (t *tracer) route(ctx context.Context, conn *pgx.Conn, sql ...string) context.Context {
 	st := t.state(conn)
 	var err error
 	if st == nil {
 		err = errNoCarrier
 	} else {
-		err = st.Route(ctx, sql)
+		for i, q := range sql {
+			sql[i] = st.Text(q)
+		}
+		ctx, err = st.Route(ctx, strings.Join(sql, ";\n"))
 	}
-	if err != nil && !conn.IsClosed() { // a closed connection sends nothing more
+	if !conn.IsClosed() { // a closed connection sends nothing more
 		if w, ok := conn.PgConn().Conn().(*wire.Conn); ok {
-			w.Refuse(err)
+			w.Refuse(err) // nil lifts a refusal an unfinished call left
 		}
 	}
+	return ctx
 }
 
 func (t *tracer) done(conn *pgx.Conn, err error) {
@@ -163,7 +169,7 @@ func (t *tracer) prepareConn(prev func(context.Context, *pgx.Conn) (bool, error)
 }
 
 func (t *tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	t.route(ctx, conn, data.SQL)
+	ctx = t.route(ctx, conn, data.SQL)
 	if t.next != nil {
 		ctx = t.next.TraceQueryStart(ctx, conn, data)
 	}
@@ -184,7 +190,7 @@ func (t *tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 			sql = append(sql, q.SQL)
 		}
 	}
-	t.route(ctx, conn, strings.Join(sql, ";\n"))
+	ctx = t.route(ctx, conn, sql...)
 	if bt, ok := t.next.(pgx.BatchTracer); ok {
 		ctx = bt.TraceBatchStart(ctx, conn, data)
 	}
@@ -205,7 +211,7 @@ func (t *tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 }
 
 func (t *tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
-	t.route(ctx, conn, "COPY "+data.TableName.Sanitize()+" FROM STDIN")
+	ctx = t.route(ctx, conn, "COPY "+data.TableName.Sanitize()+" FROM STDIN")
 	if ct, ok := t.next.(pgx.CopyFromTracer); ok {
 		ctx = ct.TraceCopyFromStart(ctx, conn, data)
 	}
@@ -220,7 +226,10 @@ func (t *tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.
 }
 
 func (t *tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
-	t.route(ctx, conn, data.SQL)
+	if st := t.state(conn); st != nil {
+		st.Prepared(data.Name, data.SQL)
+	}
+	ctx = t.route(ctx, conn, data.SQL)
 	if pt, ok := t.next.(pgx.PrepareTracer); ok {
 		ctx = pt.TracePrepareStart(ctx, conn, data)
 	}

@@ -27,8 +27,14 @@ type Conn interface {
 	// transaction.
 	Check(ctx context.Context) error
 	// Route arms the switch the next request needs for ctx; sql is that
-	// request's text. An error means the request must not run.
-	Route(ctx context.Context, sql string) error
+	// request's text. An error means the request must not run. The
+	// context returned must be the one the call goes on with: the calls
+	// pgx makes inside it are known by it.
+	Route(ctx context.Context, sql string) (context.Context, error)
+	// Prepared records a statement prepared by name; Text returns the
+	// SQL a call runs, given its SQL or the name of such a statement.
+	Prepared(name, sql string)
+	Text(sqlOrName string) string
 	// Done records what became of the request routed last (err is its
 	// error) and returns the error tenantpath gives for it.
 	Done(err error) error
