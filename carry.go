@@ -25,6 +25,9 @@ type armed struct {
 	schema   string
 	local    bool
 	settings []string // per-tenant settings it sets
+	// reassert: it sets a transaction's path again (tx.reassert), which
+	// stays in doubt until the switch has been sent.
+	reassert bool
 }
 
 // pathFor makes sure a statement (text) runs on want's path: inside a
@@ -91,7 +94,12 @@ func (c *conn) landed(ctx context.Context, err error) error {
 	a := c.armed
 	c.armed = armed{}
 	if !c.wire.Disarm() {
-		return err // the base driver sent nothing: nothing changed
+		// The base driver sent nothing: nothing changed, and a
+		// transaction's path in doubt still is.
+		if a.reassert && c.tx != nil {
+			c.tx.pathInDoubt = true
+		}
+		return err
 	}
 	switch c.wire.Fate() {
 	case wire.FateRefused:

@@ -81,7 +81,14 @@ func (t *tx) reassert(ctx context.Context) (bool, error) {
 	c := t.conn
 	t.pathInDoubt = false
 	if c.wire != nil {
-		return c.carry(ctx, t.scope, true)
+		armed, err := c.carry(ctx, t.scope, true)
+		if err != nil {
+			t.pathInDoubt = true
+		}
+		if armed {
+			c.armed.reassert = true // landed puts the doubt back if nothing is sent
+		}
+		return armed, err
 	}
 	query, schema, _, err := c.switchStatement(t.scope, true, alone)
 	if err == nil {

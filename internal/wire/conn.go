@@ -198,9 +198,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.sent = true
 	if how == carrySeparate {
-		if c.sticky {
+		if c.sticky && c.f.txStatus != 'T' {
 			// A switch for the transaction only would end with its own
-			// Sync, before the request ran.
+			// Sync, before the request ran. Inside a transaction block it
+			// holds until the block ends, so it may go alone there.
 			c.armed, c.sticky, c.sent = nil, false, false
 			c.mu.Unlock()
 			return 0, ErrOutsideTransaction
