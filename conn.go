@@ -62,6 +62,11 @@ type conn struct {
 	retired bool
 	tenants map[string]struct{}
 
+	// exposed: Unwrap handed the base connection out. Whatever was done
+	// with it (rows left open, a transaction begun) is out of sight, so
+	// a Pool closes the connection instead of keeping it.
+	exposed bool
+
 	// owner is the pool entry of a connection that a Pool owns (nil
 	// otherwise): Close gives the connection back to it (pool_conn.go).
 	owner *pooledConn
@@ -361,9 +366,10 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 
 // Unwrap returns the base driver's connection, for sql.Conn.Raw users who
 // need it (e.g. *stdlib.Conn). What they do with it is out of our sight, so
-// it counts as a change of path by the caller: reset before the pool hands
-// the connection to anyone else.
+// it counts as a change of path by the caller: reset before database/sql's
+// pool hands the connection to anyone else; a Pool does not hand it on.
 func (c *conn) Unwrap() driver.Conn {
+	c.exposed = true
 	if c.tx != nil {
 		c.tx.observe(effectPath)
 	} else {

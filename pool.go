@@ -184,15 +184,18 @@ func (p *pool) dial(ctx context.Context, want Scope, req context.Context) (drive
 
 // release takes back a connection database/sql has closed (with its idle
 // pool off, database/sql closes every connection it is done with). A
-// connection that is in doubt, retired, expired or still in a transaction
-// is closed for real; any other is held for its request, handed to a
-// waiter or kept free.
+// connection that is in doubt, retired, expired, still in a transaction or
+// handed out by Unwrap is closed for real; any other is held for its
+// request, handed to a waiter or kept free.
 func (pc *pooledConn) release() error {
 	p := pc.p
 	c := pc.c
 	now := time.Now()
 	dead := !baseValid(c)
-	keep := !dead && c.tx == nil && c.IsValid() && !p.expired(pc, now)
+	keep := !dead && c.tx == nil && !c.exposed && c.IsValid() && !p.expired(pc, now)
+	if keep {
+		pc.stmts.released() // it may talk to the server: before anyone else has the connection
+	}
 	p.mu.Lock()
 	p.inUse--
 	if p.closed || !keep {

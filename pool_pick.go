@@ -31,10 +31,13 @@ func affinity(ctx context.Context, cfg *config) Scope {
 }
 
 // requestOf returns ctx if it can stand for a request: it can be cancelled
-// (so the pool can tell when the request is over) and it can be compared
-// (so the pool can tell it is the same request). Otherwise nil.
+// (so the pool can tell when the request is over) and it is a pointer (so
+// the pool can tell it is the same request by its identity, as the
+// standard library's contexts are). A context of another kind, even of a
+// comparable type, may hold a value that panics when compared, with the
+// pool's lock held: it is no request. Otherwise nil.
 func requestOf(ctx context.Context) context.Context {
-	if ctx.Done() == nil || !reflect.TypeOf(ctx).Comparable() {
+	if ctx.Done() == nil || reflect.TypeOf(ctx).Kind() != reflect.Pointer {
 		return nil
 	}
 	return ctx

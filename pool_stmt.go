@@ -3,6 +3,7 @@ package tenantpath
 import (
 	"context"
 	"database/sql/driver"
+	"sync"
 )
 
 // stmtCacheSize bounds the prepared statements kept per pool connection;
@@ -13,11 +14,17 @@ const stmtCacheSize = 64
 // database/sql, with its idle pool off, closes a connection's statements
 // each time it gives the connection back and prepares them again on the
 // next one it gets; the cache answers those prepares without a round trip.
-// It belongs to one connection and is used only by whoever holds that
-// connection, so it needs no lock.
+// It belongs to one connection and is used by whoever holds that
+// connection, but a statement prepared on a *sql.Conn may be closed after
+// the Conn, from a goroutine that no longer holds the connection while
+// another does: so the cache has a lock, and a base statement whose last
+// Close comes then is not closed at once (that would talk to the server on
+// another caller's connection) but when the connection is given back.
 type stmtCache struct {
+	mu   sync.Mutex
 	m    map[string]*sharedStmt
 	tick uint64
+	late []driver.Stmt // to close when the connection is given back
 }
 
 // sharedStmt is a base driver statement kept in a connection's cache, handed
@@ -44,23 +51,30 @@ var (
 // prepare returns the base driver's statement for query, from the cache
 // or prepared now.
 func (sc *stmtCache) prepare(ctx context.Context, c *conn, query string) (driver.Stmt, error) {
-	sc.tick++
 	stats := &c.owner.p.stats
+	sc.mu.Lock()
+	sc.tick++
 	if s := sc.m[query]; s != nil {
 		s.used = sc.tick
 		s.refs++
+		sc.mu.Unlock()
 		stats.stmtHits.Add(1)
 		return s, nil
 	}
+	sc.mu.Unlock()
 	inner, err := prepareInner(ctx, c.inner, query)
 	if err != nil {
 		return nil, err
 	}
 	stats.stmtMisses.Add(1)
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	if sc.m == nil {
 		sc.m = make(map[string]*sharedStmt)
 	}
-	if len(sc.m) >= stmtCacheSize {
+	if old := sc.m[query]; old != nil {
+		sc.evictLocked(old)
+	} else if len(sc.m) >= stmtCacheSize {
 		sc.evictOldest()
 	}
 	s := &sharedStmt{conn: c, cache: sc, inner: inner, query: query, used: sc.tick, refs: 1}
@@ -75,31 +89,58 @@ func (sc *stmtCache) evictOldest() {
 			oldest = s
 		}
 	}
-	sc.evict(oldest)
+	sc.evictLocked(oldest)
 }
 
-// evict takes s out of the cache; it is closed now if nobody holds it,
-// else by its last Close.
+// evict takes s out of the cache, for the holder of the connection; it is
+// closed when nobody holds it any more.
 func (sc *stmtCache) evict(s *sharedStmt) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.evictLocked(s)
+}
+
+func (sc *stmtCache) evictLocked(s *sharedStmt) {
 	if s.evicted {
 		return
 	}
 	s.evicted = true
-	delete(sc.m, s.query)
+	if sc.m[s.query] == s {
+		delete(sc.m, s.query)
+	}
 	if s.refs == 0 {
-		s.inner.Close()
+		sc.late = append(sc.late, s.inner)
+	}
+}
+
+// released closes the base statements nobody holds any more, when the
+// connection is given back: nobody else uses it then.
+func (sc *stmtCache) released() {
+	sc.mu.Lock()
+	late := sc.late
+	sc.late = nil
+	sc.mu.Unlock()
+	for _, st := range late {
+		st.Close()
 	}
 }
 
 // closeAll forgets every statement when the connection closes. They are
 // not closed one by one: the server drops a session's prepared statements
 // with it, and a round trip each would only delay the close.
-func (sc *stmtCache) closeAll() { sc.m = nil }
+func (sc *stmtCache) closeAll() {
+	sc.mu.Lock()
+	sc.m, sc.late = nil, nil
+	sc.mu.Unlock()
+}
 
 func (s *sharedStmt) Close() error {
+	sc := s.cache
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	s.refs--
 	if s.evicted && s.refs == 0 {
-		return s.inner.Close()
+		sc.late = append(sc.late, s.inner)
 	}
 	return nil
 }

@@ -443,8 +443,11 @@ func TestPoolStatementCache(t *testing.T) {
 		t.Fatal("the broken plan did not fail")
 	}
 	st.Close()
-	if !shared.inner.(*fakeBaseStmt).closed {
+	if cn.owner.stmts.m["SELECT $1"] == shared {
 		t.Fatal("a statement refused for its plan stayed cached")
+	}
+	if shared.inner.(*fakeBaseStmt).closed {
+		t.Fatal("an evicted statement was closed before the connection was given back")
 	}
 	st, err = cn.PrepareContext(tenantCtx("a"), "SELECT $1")
 	if err != nil {
@@ -465,6 +468,9 @@ func TestPoolStatementCache(t *testing.T) {
 		t.Fatalf("%d statements cached, bound %d", n, stmtCacheSize)
 	}
 	cn.Close()
+	if !shared.inner.(*fakeBaseStmt).closed {
+		t.Fatal("an evicted statement was not closed when the connection was given back")
+	}
 	if s := stats(t, c); s.StmtHits != 10 || s.StmtPrepare != uint64(f.prepares.Load()) {
 		t.Fatalf("%+v, %d prepares", s, f.prepares.Load())
 	}
