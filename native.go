@@ -118,6 +118,7 @@ func (n *nativeConn) Route(ctx context.Context, sql string) (context.Context, er
 	n.depth = 1
 	n.call++
 	ctx = context.WithValue(ctx, callKey{}, callMark{n, n.call})
+	n.c.wire.Refuse(nil) // a refusal an unfinished call left behind
 	n.syncTx()
 	n.localFor = Scope{}
 	if txControlOnly(sql) {

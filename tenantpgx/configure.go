@@ -128,9 +128,9 @@ func (t *tracer) route(ctx context.Context, conn *pgx.Conn, sql ...string) conte
 		}
 		ctx, err = st.Route(ctx, strings.Join(sql, ";\n"))
 	}
-	if !conn.IsClosed() { // a closed connection sends nothing more
+	if err != nil && !conn.IsClosed() { // a closed connection sends nothing more
 		if w, ok := conn.PgConn().Conn().(*wire.Conn); ok {
-			w.Refuse(err) // nil lifts a refusal an unfinished call left
+			w.Refuse(err)
 		}
 	}
 	return ctx

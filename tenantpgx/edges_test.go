@@ -377,3 +377,47 @@ func TestRollbackAndChainThenBasePathDatabaseSQL(t *testing.T) {
 		t.Errorf("a base-path call in tenant 10's transaction read tenant 11's rows")
 	}
 }
+
+// In every exec mode, a call without a tenant or with an invalid one is
+// refused with tenantpath's error, and nothing it would have written lands
+// anywhere, though pgx first prepares or describes the statement (a call
+// inside the refused one, which must not lift the refusal).
+func TestRefusalsInEveryExecMode(t *testing.T) {
+	for _, mode := range carriedModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			e := tptest.NewEnv(t, "10")
+			pool := newPool(t, e, pgtest.DSN(t), 1, func(cfg *pgxpool.Config) {
+				cfg.ConnConfig.DefaultQueryExecMode = mode
+			})
+			bg := context.Background()
+			ten := tenantpath.WithTenant(bg, "10")
+			tenantOf(t, ten, pool) // the connection is on tenant 10
+			for _, c := range []struct {
+				name string
+				ctx  context.Context
+				want error
+			}{
+				{"no tenant", bg, tenantpath.ErrNoTenant},
+				{"invalid tenant", tenantpath.WithTenant(bg, "Acme"), tenantpath.ErrInvalidTenant},
+			} {
+				if _, err := pool.Exec(c.ctx, "INSERT INTO notes VALUES ($1)", "refused-exec"); !errors.Is(err, c.want) {
+					t.Errorf("%s: Exec: %v, want %v", c.name, err, c.want)
+				}
+				if _, err := pool.CopyFrom(c.ctx, pgx.Identifier{"notes"}, []string{"tenant"}, pgx.CopyFromRows([][]any{{"refused-copy"}})); !errors.Is(err, c.want) {
+					t.Errorf("%s: CopyFrom: %v, want %v", c.name, err, c.want)
+				}
+				var one int
+				if err := pool.QueryRow(c.ctx, "SELECT count(*) FROM notes WHERE tenant = $1", "x").Scan(&one); !errors.Is(err, c.want) {
+					t.Errorf("%s: QueryRow: %v, want %v", c.name, err, c.want)
+				}
+			}
+			var n int
+			if err := pool.QueryRow(ten, "SELECT count(*) FROM notes WHERE tenant LIKE 'refused%'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("refused calls wrote %d rows into tenant 10's schema", n)
+			}
+		})
+	}
+}
