@@ -43,12 +43,18 @@ const noSpareState = "TPNS1"
 // [ErrInvalidArchive].
 type ArchiveError struct {
 	Reason string
+	// Err is the server's refusal of the archive's data, when that is
+	// how it was found out (a value that does not fit its column).
+	Err error
 }
 
 func (e *ArchiveError) Error() string { return "migrator: tenant archive: " + e.Reason }
 
 // Is makes errors.Is(err, ErrInvalidArchive) true.
 func (e *ArchiveError) Is(target error) bool { return target == ErrInvalidArchive }
+
+// Unwrap returns the server's error, if any.
+func (e *ArchiveError) Unwrap() error { return e.Err }
 
 // ArchiveVersionError reports an archive whose migration history the local
 // tenant migrations do not reproduce, so importing it would build tables

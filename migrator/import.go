@@ -170,6 +170,11 @@ func loadArchive(ctx context.Context, pc *pgx.Conn, st target, ar *archiveReader
 	if err != nil {
 		return ArchiveInfo{}, err
 	}
+	// The migrations that built the schema may have seeded rows: the
+	// archive holds the tenant's rows, those included.
+	if err := emptyTables(ctx, tx, st.schema, ar.header.Tables); err != nil {
+		return ArchiveInfo{}, err
+	}
 	loaded := make([]int64, len(ar.header.Tables))
 	for i := range ar.header.Tables {
 		tb, data := ar.table()
@@ -178,6 +183,9 @@ func loadArchive(ctx context.Context, pc *pgx.Conn, st target, ar *archiveReader
 			return ArchiveInfo{}, data.err
 		}
 		if err != nil {
+			if badData(err) {
+				return ArchiveInfo{}, &ArchiveError{Reason: fmt.Sprintf("table %s: %v", tb.Name, err), Err: err}
+			}
 			return ArchiveInfo{}, fmt.Errorf("loading table %s: %w", tb.Name, err)
 		}
 		loaded[i] = tag.RowsAffected()

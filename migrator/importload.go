@@ -19,6 +19,10 @@ import (
 type heldBack struct {
 	foreignKeys []heldItem
 	triggers    []heldItem
+	// notValid are CHECK constraints added NOT VALID: COPY checks every
+	// row against them all the same, and the tenant's own older rows may
+	// not pass. They are dropped for the load and added back NOT VALID.
+	notValid []heldItem
 }
 
 // heldItem is one constraint or trigger: its quoted table and name, and
@@ -38,6 +42,17 @@ SELECT format('%I.%I', n.nspname, c.relname), format('%I', con.conname), pg_cata
   JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = $1 AND con.contype = 'f' AND con.conparentid = 0
+ ORDER BY con.oid`
+
+// notValidChecksSQL lists the schema's CHECK constraints that were added
+// NOT VALID and never validated, with their definitions (NOT VALID
+// included), not those partitions inherit.
+const notValidChecksSQL = `
+SELECT format('%I.%I', n.nspname, c.relname), format('%I', con.conname), pg_catalog.pg_get_constraintdef(con.oid)
+  FROM pg_catalog.pg_constraint con
+  JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $1 AND con.contype = 'c' AND NOT con.convalidated AND con.conparentid = 0
  ORDER BY con.oid`
 
 // triggersSQL lists the schema's enabled application triggers (not the
@@ -70,9 +85,12 @@ func holdBack(ctx context.Context, tx pgx.Tx, schema string) (*heldBack, error) 
 	if h.triggers, err = readHeld(ctx, tx, triggersSQL, schema); err != nil {
 		return nil, err
 	}
+	if h.notValid, err = readHeld(ctx, tx, notValidChecksSQL, schema); err != nil {
+		return nil, err
+	}
 	var b strings.Builder
-	for _, fk := range h.foreignKeys {
-		fmt.Fprintf(&b, "ALTER TABLE %s DROP CONSTRAINT %s;\n", fk.Table, fk.Name)
+	for _, con := range append(h.foreignKeys[:len(h.foreignKeys):len(h.foreignKeys)], h.notValid...) {
+		fmt.Fprintf(&b, "ALTER TABLE %s DROP CONSTRAINT %s;\n", con.Table, con.Name)
 	}
 	for _, tg := range h.triggers {
 		fmt.Fprintf(&b, "ALTER TABLE %s DISABLE TRIGGER %s;\n", tg.Table, tg.Name)
@@ -94,8 +112,8 @@ func (h *heldBack) restore(ctx context.Context, tx pgx.Tx, schema string, seqs [
 		mode := map[string]string{"A": "ALWAYS ", "R": "REPLICA "}[tg.Def]
 		fmt.Fprintf(&b, "ALTER TABLE %s ENABLE %sTRIGGER %s;\n", tg.Table, mode, tg.Name)
 	}
-	for _, fk := range h.foreignKeys {
-		fmt.Fprintf(&b, "ALTER TABLE %s ADD CONSTRAINT %s %s;\n", fk.Table, fk.Name, fk.Def)
+	for _, con := range append(h.foreignKeys[:len(h.foreignKeys):len(h.foreignKeys)], h.notValid...) {
+		fmt.Fprintf(&b, "ALTER TABLE %s ADD CONSTRAINT %s %s;\n", con.Table, con.Name, con.Def)
 	}
 	for _, s := range seqs {
 		fmt.Fprintf(&b, "SELECT pg_catalog.setval(%s, %d, %t);\n",
@@ -124,4 +142,26 @@ func execScript(ctx context.Context, tx pgx.Tx, script string) error {
 	}
 	_, err := tx.Exec(ctx, script)
 	return err
+}
+
+// emptyTables removes the rows the migrations put in the archive's tables,
+// in the caller's transaction, before the archive's own are loaded.
+func emptyTables(ctx context.Context, tx pgx.Tx, schema string, tables []archiveTable) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = tenantpath.QuoteIdentifier(schema) + "." + tenantpath.QuoteIdentifier(t.Name)
+	}
+	_, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(names, ", "))
+	return err
+}
+
+// badData reports an error of the server's about the data COPY was given
+// (a data exception, class 22, or a row an integrity constraint refuses,
+// class 23): the archive's data does not fit its own description.
+func badData(err error) bool {
+	state := sqlState(err)
+	return strings.HasPrefix(state, "22") || strings.HasPrefix(state, "23")
 }

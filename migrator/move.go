@@ -188,7 +188,9 @@ func countRows(ctx context.Context, q queryer, schema string, tables []string) (
 	}
 	parts := make([]string, len(tables))
 	for i, t := range tables {
-		parts[i] = fmt.Sprintf("SELECT %d, count(*) FROM %s.%s", i, tenantpath.QuoteIdentifier(schema), tenantpath.QuoteIdentifier(t))
+		// ONLY: COPY moves a table's own rows, not those of the tables
+		// that inherit from it.
+		parts[i] = fmt.Sprintf("SELECT %d, count(*) FROM ONLY %s.%s", i, tenantpath.QuoteIdentifier(schema), tenantpath.QuoteIdentifier(t))
 	}
 	rows, err := q.QueryContext(ctx, strings.Join(parts, "\nUNION ALL\n"))
 	if err != nil {
