@@ -143,6 +143,9 @@ func (n *nativeConn) Route(ctx context.Context, sql string) (context.Context, er
 }
 
 func (n *nativeConn) Done(err error) error {
+	if n.depth == 0 {
+		return err // the end of a call already finished as unfinished
+	}
 	if n.depth--; n.depth > 0 {
 		if err != nil {
 			n.innerErr = err

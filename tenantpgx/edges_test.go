@@ -3,6 +3,7 @@ package tenantpgx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -419,5 +420,63 @@ func TestRefusalsInEveryExecMode(t *testing.T) {
 				t.Errorf("refused calls wrote %d rows into tenant 10's schema", n)
 			}
 		})
+	}
+}
+
+// contextDropper is a user's tracer that returns a context of its own
+// instead of one derived from the call's, which pgx then passes down to the
+// calls it makes inside that call.
+type contextDropper struct{}
+
+func (contextDropper) TraceQueryStart(context.Context, *pgx.Conn, pgx.TraceQueryStartData) context.Context {
+	return context.Background()
+}
+func (contextDropper) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A user's tracer that drops the call's context does not open a hole: the
+// calls pgx makes inside the call are then taken for new ones and routed on
+// their own (under no tenant, refused), never run unrouted; calls for a
+// tenant that pgx does not nest read their tenant.
+func TestUserTracerDroppingTheContext(t *testing.T) {
+	e := tptest.NewEnv(t, "10", "11")
+	pool := newPool(t, e, pgtest.DSN(t), 1, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.Tracer = contextDropper{}
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec // nothing nested
+	})
+	bg := context.Background()
+	for _, id := range []string{"10", "11", "10"} {
+		if got := tenantOf(t, tenantpath.WithTenant(bg, id), pool); got != id {
+			t.Errorf("tenant %s read %q", id, got)
+		}
+	}
+	if _, err := pool.Exec(bg, "INSERT INTO notes VALUES ('none')"); !errors.Is(err, tenantpath.ErrNoTenant) {
+		t.Errorf("a call without a tenant: %v, want ErrNoTenant", err)
+	}
+	cached := newPool(t, e, pgtest.DSN(t), 1, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.Tracer = contextDropper{}
+	})
+	ten := tenantpath.WithTenant(bg, "10")
+	for i := range 3 {
+		// pgx prepares a new statement inside the call, under the context
+		// the user's tracer returned: the call fails, and runs nowhere.
+		_, err := cached.Exec(ten, fmt.Sprintf("INSERT INTO notes SELECT 'nested-%d'", i))
+		if err == nil {
+			continue // if it ran, it must have run on tenant 10's path (checked below)
+		}
+		if !errors.Is(err, tenantpath.ErrNoTenant) {
+			t.Errorf("a nested call under a dropped context: %v", err)
+		}
+	}
+	var wrong int
+	if err := pool.QueryRow(tenantpath.WithTenant(bg, "11"), "SELECT count(*) FROM notes WHERE tenant LIKE 'nested-%'").Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 {
+		t.Errorf("%d rows of tenant 10's calls landed in tenant 11's schema", wrong)
+	}
+	var got *string
+	err := cached.QueryRow(tenantpath.WithTenant(bg, "11"), tptest.TenantsSeen).Scan(&got)
+	if err == nil && deref(got) != "11" || err != nil && !errors.Is(err, tenantpath.ErrNoTenant) {
+		t.Errorf("after the nested calls, tenant 11 read %q (%v)", deref(got), err)
 	}
 }
