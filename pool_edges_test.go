@@ -165,7 +165,7 @@ func TestPoolUncomparableRequestContext(t *testing.T) {
 	db.Close()
 }
 
-// one statement prepared with db.Prepare, run by callers of four
+// One statement prepared with db.Prepare, run by callers of four
 // tenants at once through Pool(2): the cached base statement is shared by
 // every tenant a connection serves, and each execution reads its caller's
 // tenant only.
@@ -201,7 +201,7 @@ func TestPoolPreparedAcrossTenantsAndConnections(t *testing.T) {
 	})
 }
 
-// while a transaction has the only pool connection, a call of
+// While a transaction has the only pool connection, a call of
 // another request waits (here until its deadline) instead of getting the
 // transaction's connection, even with a request hold far longer than the
 // wait; once the transaction commits, the call gets the connection on its
@@ -231,7 +231,7 @@ func TestPoolTransactionConnectionNeverShared(t *testing.T) {
 	})
 }
 
-// the backend of a connection kept for a request is terminated
+// The backend of a connection kept for a request is terminated
 // between two of the request's statements (another caller waits, so the
 // connection is held for the request). The request's next statement either
 // fails or reads its own tenant; the waiting caller and later callers read

@@ -49,12 +49,23 @@ func (c *conn) settingsSQL(want Scope, local bool) (string, []string, error) {
 	if want.Kind == ScopeTenant {
 		values = fn(want.Tenant)
 	}
+	// The server's names are case-insensitive: they are compared in lower
+	// case, or a reset of "Work_Mem" would undo the "work_mem" set before it.
+	var lowered map[string]string
 	names := make([]string, 0, len(values))
-	for name := range values {
+	for name, value := range values {
 		if reason := settingProblem(name); reason != "" {
 			return "", nil, fmt.Errorf("tenantpath: setting %q for tenant %q: %s", name, want.Tenant, reason)
 		}
-		names = append(names, name)
+		lower := strings.ToLower(name)
+		if lowered == nil {
+			lowered = make(map[string]string, len(values))
+		}
+		if _, twice := lowered[lower]; twice {
+			return "", nil, fmt.Errorf("tenantpath: setting %q for tenant %q: given twice, in other cases", name, want.Tenant)
+		}
+		lowered[lower] = value
+		names = append(names, lower)
 	}
 	slices.Sort(names) // the same text for the same settings
 	scope := ", false)"
@@ -63,11 +74,11 @@ func (c *conn) settingsSQL(want Scope, local bool) (string, []string, error) {
 	}
 	var b strings.Builder
 	for _, name := range names {
-		b.WriteString(", pg_catalog.set_config(" + QuoteLiteral(name) + ", " + QuoteLiteral(values[name]) + scope)
+		b.WriteString(", pg_catalog.set_config(" + QuoteLiteral(name) + ", " + QuoteLiteral(lowered[name]) + scope)
 	}
 	if !local {
 		for _, name := range c.settingsSet {
-			if _, ok := values[name]; !ok {
+			if _, ok := lowered[name]; !ok {
 				b.WriteString(", " + resetTo(name))
 			}
 		}

@@ -208,7 +208,7 @@ func TestFleetImportBadCopyDataIsInvalidArchive(t *testing.T) {
 	}
 }
 
-// a tampered header naming a table the local migrations do not make
+// A tampered header naming a table the local migrations do not make
 // at that version, or a column they do not make, is an ArchiveError, and
 // nothing is created.
 func TestFleetImportTamperedHeader(t *testing.T) {
@@ -244,7 +244,7 @@ func TestFleetImportTamperedHeader(t *testing.T) {
 	}
 }
 
-// an import failing late (a foreign key to a shared row the
+// An import failing late (a foreign key to a shared row the
 // destination lacks, checked when the keys are added back) makes Move fail
 // with DropSource: the source is kept whole, the destination has no tenant
 // and no staging schema.
@@ -484,7 +484,7 @@ func TestFleetForEachTenantRenameChurn(t *testing.T) {
 	}
 }
 
-// ids at the edge of the naming rules. An import into an id whose
+// IDs at the edge of the naming rules. An import into an id whose
 // schema takes the full 63 bytes works; one byte more is ErrInvalidTenant
 // before anything is built; a Move to a destination whose longer prefix
 // makes the id too long is refused before anything is sent, and the source

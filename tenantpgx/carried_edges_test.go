@@ -113,7 +113,7 @@ func TestReassertBeforeMultiStatementInTransaction(t *testing.T) {
 	}
 }
 
-// a carried switch whose statement fails (at Parse, at Execute, in
+// A carried switch whose statement fails (at Parse, at Execute, in
 // the middle of a result) is undone with the statement's implicit
 // transaction, and the connection's belief follows, in every exec mode.
 func TestCarriedSwitchUndoneByStatementError(t *testing.T) {
@@ -154,7 +154,7 @@ func TestCarriedSwitchUndoneByStatementError(t *testing.T) {
 	}
 }
 
-// a bare ROLLBACK outside any transaction undoes the carried
+// A bare ROLLBACK outside any transaction undoes the carried
 // switch in front of it with only a WARNING (no error); the detector's
 // effectEndTx makes the path unknown, so the next call switches again.
 func TestCarriedSwitchUndoneByBareRollback(t *testing.T) {
@@ -177,7 +177,7 @@ func TestCarriedSwitchUndoneByBareRollback(t *testing.T) {
 	}
 }
 
-// an unknown tenant (3F000) in every exec mode, carried with a
+// An unknown tenant (3F000) in every exec mode, carried with a
 // write, writes nothing anywhere and leaves the next call right.
 func TestCarriedUnknownTenantEveryMode(t *testing.T) {
 	for _, mode := range carriedModes {
@@ -207,7 +207,7 @@ func TestCarriedUnknownTenantEveryMode(t *testing.T) {
 	}
 }
 
-// a statement killed after its carried switch ran (statement_timeout,
+// A statement killed after its carried switch ran (statement_timeout,
 // a cancelled context) leaves no later call on the wrong path, and a
 // prepared statement executed under another tenant reads that tenant's rows.
 func TestCarriedSwitchKilledStatementAndPreparedAcrossTenants(t *testing.T) {

@@ -183,7 +183,7 @@ func TestRollbackAndChainThenBasePath(t *testing.T) {
 	}
 }
 
-// in a transaction tenant 10 began, the odd spellings of the
+// In a transaction tenant 10 began, the odd spellings of the
 // transaction-control bypass run under a context without a tenant, and
 // what follows for tenant 10 is either refused or reads tenant 10's rows,
 // never tenant 11's (the connection was on 11 before BEGIN) or the shared
@@ -222,7 +222,7 @@ func TestTxControlSpellings(t *testing.T) {
 	}
 }
 
-// the path change of the named prepared statement above is seen
+// The path change of the named prepared statement above is seen
 // when the same SQL is sent as text, and, inside a transaction, a path
 // change in a call of its own makes the next tenant call set the path
 // again; a statement prepared by name under tenant 10 and executed with
@@ -273,7 +273,7 @@ func deref(s *string) string {
 	return *s
 }
 
-// in every QueryExecMode, a statement that fails for tenant 11 (a
+// In every QueryExecMode, a statement that fails for tenant 11 (a
 // table only tenant 10 has), and a batch that fails half-way, leave no
 // later call on the wrong path and write nothing.
 func TestFailuresAcrossExecModes(t *testing.T) {
