@@ -174,8 +174,12 @@ func TestPoolNoStarvation(t *testing.T) {
 		cold.Close()
 		// Checkouts counts when a caller gets its connection: the cold
 		// one's came after at most the hot callers already queued
-		// (4n) plus n passes over it, plus the n connections free.
-		if served := stats(t, c).Checkouts - start; served > uint64(4*n+n+n+1) {
+		// (4n) plus n passes over it, plus the n connections free. The
+		// count also takes in the hot checkouts between reading it and
+		// queueing the cold caller, which a loaded machine (the race
+		// detector, the rest of the suite) stretches: twice the bound.
+		// A starving pool serves the hot callers without end.
+		if served := stats(t, c).Checkouts - start; served > 2*uint64(4*n+n+n+1) {
 			t.Fatalf("round %d: the cold caller was served after %d other checkouts", i, served)
 		}
 	}
