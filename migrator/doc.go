@@ -102,8 +102,9 @@
 //
 // [Migrator.Create] builds a tenant all or nothing: schema, version table,
 // every tenant migration and the registry row in one transaction, sent as
-// one consolidated script (four round trips whatever the number of
-// migrations). [Migrator.CreateTx] does the same inside the caller's
+// one consolidated script (five round trips whatever the number of
+// migrations, the first of them trying to claim a spare; see
+// [Migrator.EnsureSpares]). [Migrator.CreateTx] does the same inside the caller's
 // transaction, so "insert the organisation, create its schema" commits or
 // rolls back as one. [Migrator.Watch] tells the application (and
 // tenanthttp's cache) of every tenant created, renamed or dropped.
