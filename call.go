@@ -29,7 +29,7 @@ func (c *conn) run(ctx context.Context, st *statement) (driver.Result, driver.Ro
 		return nil, nil, err
 	}
 	if c.pooled(want) {
-		if st.effect&effectEndTx != 0 {
+		if st.effect&(effectEndTx|effectBodyEndTx) != 0 {
 			// The statement's own transaction carries its path; SQL
 			// after a COMMIT in it would run outside, on no tenant's
 			// path, on whichever server connection the pooler picks.

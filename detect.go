@@ -19,6 +19,13 @@ const (
 	// set after the savepoint: harmless inside a transaction begun by the
 	// driver (the path was set before BEGIN), not in one begun by hand.
 	effectSavepointRollback
+	// effectBodyEndTx: a word that ends a transaction, inside a comment, a
+	// literal or a dollar-quoted body (a DO block's END). Outside a
+	// transaction block such a body may commit; inside one it cannot
+	// (PostgreSQL refuses transaction control in a DO block or a
+	// procedure called in a transaction block), so it does not end a
+	// driver transaction.
+	effectBodyEndTx
 )
 
 // sqlEffects reports what query may do to the path. It is deliberately
@@ -86,7 +93,11 @@ func (s *scanState) inner(text string) {
 	var in scanState
 	in.atStart = true
 	in.scan(text)
-	s.effect |= in.finish()
+	e := in.finish()
+	if e&effectEndTx != 0 {
+		e = e&^effectEndTx | effectBodyEndTx
+	}
+	s.effect |= e
 }
 
 func (s *scanState) finish() sqlEffect {

@@ -42,8 +42,11 @@ func TestSQLEffects(t *testing.T) {
 		{"SET SESSION AUTHORIZATION x", effectPath},
 		{"SELECT set_config('session_authorization','x',false)", effectPath},
 		{`SET U&"search\005fpath" TO x`, effectPath},
-		{"DO $$ BEGIN SET search_path TO x; END $$", effectPath | effectEndTx},
-		{"DO $body$ BEGIN EXECUTE 'SET ROLE x'; END $body$", effectPath | effectEndTx},
+		{"DO $$ BEGIN SET search_path TO x; END $$", effectPath | effectBodyEndTx},
+		{"DO $body$ BEGIN EXECUTE 'SET ROLE x'; END $body$", effectPath | effectBodyEndTx},
+		{"DO $$ BEGIN NULL; END $$", effectBodyEndTx},
+		{"SELECT 'commit'", effectBodyEndTx},
+		{"DO $$ BEGIN NULL; END $$; COMMIT", effectBodyEndTx | effectEndTx},
 		{"SELECT 'a--b'; SET search_path TO y", effectPath},
 		{"SELECT 'x; /*'; SET ROLE y", effectPath},
 

@@ -73,6 +73,9 @@ func (sc *createScript) add(ctx context.Context, mig *migration) error {
 		if err := mig.up(ctx, sc.tx); err != nil {
 			return sc.fail(mig, err)
 		}
+		if _, err := sc.tx.ExecContext(ctx, sc.pathAgain()); err != nil {
+			return sc.fail(mig, err)
+		}
 	case sc.m.cfg.perMigrationCreate:
 		if err := sc.flush(ctx); err != nil {
 			return err
@@ -80,16 +83,23 @@ func (sc *createScript) add(ctx context.Context, mig *migration) error {
 		if _, err := sc.tx.ExecContext(ctx, mig.upSQL); err != nil {
 			return sc.fail(mig, err)
 		}
-		if _, err := sc.tx.ExecContext(ctx, sc.m.versionChange(sc.t.schema, mig, false, -1)); err != nil {
+		if _, err := sc.tx.ExecContext(ctx, sc.pathAgain()+";\n"+sc.m.versionChange(sc.t.schema, mig, false, -1)); err != nil {
 			return sc.fail(mig, err)
 		}
 		return nil
 	default:
 		sc.b.WriteString(mig.upSQL)
-		sc.b.WriteString("\n;\n")
+		sc.b.WriteString("\n;\n" + sc.pathAgain() + ";\n")
 	}
 	sc.rows = append(sc.rows, versionValues(mig, -1))
 	return nil
+}
+
+// pathAgain sets the tenant's path again after a migration: all of
+// Create's migrations run in one transaction, and one that sets the path
+// for its transaction (SET LOCAL) must not move the next one.
+func (sc *createScript) pathAgain() string {
+	return "SET LOCAL search_path TO " + sc.t.path
 }
 
 // flush sends what the script holds.
