@@ -25,9 +25,6 @@ type armed struct {
 	schema   string
 	local    bool
 	settings []string // per-tenant settings it sets
-	// reassert: it sets a transaction's path again (tx.reassert), which
-	// stays in doubt until the switch has been sent.
-	reassert bool
 }
 
 // pathFor makes sure a statement (text) runs on want's path: inside a
@@ -94,9 +91,9 @@ func (c *conn) landed(ctx context.Context, err error) error {
 	a := c.armed
 	c.armed = armed{}
 	if !c.wire.Disarm() {
-		// The base driver sent nothing: nothing changed, and a
-		// transaction's path in doubt still is.
-		if a.reassert && c.tx != nil {
+		// The base driver sent nothing: nothing changed. A switch for
+		// a transaction that did not go leaves its path in doubt.
+		if a.local && c.tx != nil {
 			c.tx.pathInDoubt = true
 		}
 		return err

@@ -83,10 +83,7 @@ func (t *tx) reassert(ctx context.Context) (bool, error) {
 	if c.wire != nil {
 		armed, err := c.carry(ctx, t.scope, true)
 		if err != nil {
-			t.pathInDoubt = true
-		}
-		if armed {
-			c.armed.reassert = true // landed puts the doubt back if nothing is sent
+			t.pathInDoubt = true // and landed puts it back if nothing is sent
 		}
 		return armed, err
 	}

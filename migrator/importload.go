@@ -12,17 +12,12 @@ import (
 
 // What an import sets aside while it loads, and puts back.
 
-// heldBack lists a schema's foreign keys (dropped during the load, so rows
-// can arrive in any order, and added back after, which checks every row)
-// and its application triggers that were enabled (disabled during the
+// heldBack lists the constraints of a schema that are set aside during the
+// load and its application triggers that were enabled (disabled during the
 // load, so a restore does not stamp new timestamps or write audit rows).
 type heldBack struct {
-	foreignKeys []heldItem
+	constraints []heldItem
 	triggers    []heldItem
-	// notValid are CHECK constraints added NOT VALID: COPY checks every
-	// row against them all the same, and the tenant's own older rows may
-	// not pass. They are dropped for the load and added back NOT VALID.
-	notValid []heldItem
 }
 
 // heldItem is one constraint or trigger: its quoted table and name, and
@@ -31,28 +26,23 @@ type heldItem struct {
 	Table, Name, Def string
 }
 
-// foreignKeysSQL lists the foreign keys of the schema's tables as
-// pg_get_constraintdef writes them on the current path (on which the
-// schema comes first, so references to its own tables come out
-// unqualified and are added back to the same tables). Constraints
-// inherited by partitions come with their parent's.
-const foreignKeysSQL = `
+// setAsideSQL lists the constraints dropped during the load and added back
+// after it, as pg_get_constraintdef writes them on the current path (on
+// which the schema comes first, so references to its own tables come out
+// unqualified and are added back to the same tables); constraints
+// inherited by partitions come with their parent's:
+//   - foreign keys, so rows can arrive in any order (adding them back
+//     checks every row);
+//   - CHECK constraints added NOT VALID: COPY checks every row against them
+//     all the same, and the tenant's own older rows may not pass; they are
+//     added back NOT VALID, as they were.
+const setAsideSQL = `
 SELECT format('%I.%I', n.nspname, c.relname), format('%I', con.conname), pg_catalog.pg_get_constraintdef(con.oid)
   FROM pg_catalog.pg_constraint con
   JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND con.contype = 'f' AND con.conparentid = 0
- ORDER BY con.oid`
-
-// notValidChecksSQL lists the schema's CHECK constraints that were added
-// NOT VALID and never validated, with their definitions (NOT VALID
-// included), not those partitions inherit.
-const notValidChecksSQL = `
-SELECT format('%I.%I', n.nspname, c.relname), format('%I', con.conname), pg_catalog.pg_get_constraintdef(con.oid)
-  FROM pg_catalog.pg_constraint con
-  JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND con.contype = 'c' AND NOT con.convalidated AND con.conparentid = 0
+ WHERE n.nspname = $1 AND con.conparentid = 0
+   AND (con.contype = 'f' OR con.contype = 'c' AND NOT con.convalidated)
  ORDER BY con.oid`
 
 // triggersSQL lists the schema's enabled application triggers (not the
@@ -74,22 +64,19 @@ SELECT format('%I.%I', n.nspname, c.relname)
  WHERE n.nspname = $1 AND c.relkind = 'm' AND c.relispopulated
  ORDER BY c.oid`
 
-// holdBack drops the schema's foreign keys and disables its triggers, in
+// holdBack drops the schema's set-aside constraints and disables its triggers, in
 // the caller's transaction, and returns what it did.
 func holdBack(ctx context.Context, tx pgx.Tx, schema string) (*heldBack, error) {
 	var h heldBack
 	var err error
-	if h.foreignKeys, err = readHeld(ctx, tx, foreignKeysSQL, schema); err != nil {
+	if h.constraints, err = readHeld(ctx, tx, setAsideSQL, schema); err != nil {
 		return nil, err
 	}
 	if h.triggers, err = readHeld(ctx, tx, triggersSQL, schema); err != nil {
 		return nil, err
 	}
-	if h.notValid, err = readHeld(ctx, tx, notValidChecksSQL, schema); err != nil {
-		return nil, err
-	}
 	var b strings.Builder
-	for _, con := range append(h.foreignKeys[:len(h.foreignKeys):len(h.foreignKeys)], h.notValid...) {
+	for _, con := range h.constraints {
 		fmt.Fprintf(&b, "ALTER TABLE %s DROP CONSTRAINT %s;\n", con.Table, con.Name)
 	}
 	for _, tg := range h.triggers {
@@ -103,7 +90,7 @@ func readHeld(ctx context.Context, tx pgx.Tx, query, schema string) ([]heldItem,
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[heldItem])
 }
 
-// restore enables the triggers as they were, adds the foreign keys back
+// restore enables the triggers as they were, adds the constraints back
 // (checking every loaded row), sets the sequences to their exported state
 // and refreshes the populated materialized views.
 func (h *heldBack) restore(ctx context.Context, tx pgx.Tx, schema string, seqs []archiveSequence) error {
@@ -112,7 +99,7 @@ func (h *heldBack) restore(ctx context.Context, tx pgx.Tx, schema string, seqs [
 		mode := map[string]string{"A": "ALWAYS ", "R": "REPLICA "}[tg.Def]
 		fmt.Fprintf(&b, "ALTER TABLE %s ENABLE %sTRIGGER %s;\n", tg.Table, mode, tg.Name)
 	}
-	for _, con := range append(h.foreignKeys[:len(h.foreignKeys):len(h.foreignKeys)], h.notValid...) {
+	for _, con := range h.constraints {
 		fmt.Fprintf(&b, "ALTER TABLE %s ADD CONSTRAINT %s %s;\n", con.Table, con.Name, con.Def)
 	}
 	for _, s := range seqs {
