@@ -51,40 +51,42 @@ func (c *conn) settingsSQL(want Scope, local bool) (string, []string, error) {
 	}
 	// The server's names are case-insensitive: they are compared in lower
 	// case, or a reset of "Work_Mem" would undo the "work_mem" set before it.
-	var lowered map[string]string
-	names := make([]string, 0, len(values))
+	set := make([]setting, 0, len(values))
 	for name, value := range values {
 		if reason := settingProblem(name); reason != "" {
 			return "", nil, fmt.Errorf("tenantpath: setting %q for tenant %q: %s", name, want.Tenant, reason)
 		}
-		lower := strings.ToLower(name)
-		if lowered == nil {
-			lowered = make(map[string]string, len(values))
-		}
-		if _, twice := lowered[lower]; twice {
-			return "", nil, fmt.Errorf("tenantpath: setting %q for tenant %q: given twice, in other cases", name, want.Tenant)
-		}
-		lowered[lower] = value
-		names = append(names, lower)
+		set = append(set, setting{strings.ToLower(name), value, name})
 	}
-	slices.Sort(names) // the same text for the same settings
+	slices.SortFunc(set, func(a, b setting) int { return strings.Compare(a.name, b.name) }) // the same text for the same settings
+	names := make([]string, len(set))
+	for i, st := range set {
+		if i > 0 && set[i-1].name == st.name {
+			return "", nil, fmt.Errorf("tenantpath: setting %q for tenant %q: given twice, in other cases", st.given, want.Tenant)
+		}
+		names[i] = st.name
+	}
 	scope := ", false)"
 	if local {
 		scope = ", true)"
 	}
 	var b strings.Builder
-	for _, name := range names {
-		b.WriteString(", pg_catalog.set_config(" + QuoteLiteral(name) + ", " + QuoteLiteral(lowered[name]) + scope)
+	for _, st := range set {
+		b.WriteString(", pg_catalog.set_config(" + QuoteLiteral(st.name) + ", " + QuoteLiteral(st.value) + scope)
 	}
 	if !local {
 		for _, name := range c.settingsSet {
-			if _, ok := lowered[name]; !ok {
+			if _, found := slices.BinarySearch(names, name); !found {
 				b.WriteString(", " + resetTo(name))
 			}
 		}
 	}
 	return b.String(), names, nil
 }
+
+// setting is one per-tenant setting: its name in lower case, its value, and
+// its name as given (for errors).
+type setting struct{ name, value, given string }
 
 // settingsApplied records names as set on the session (the connection then
 // resets them when it switches to a scope without them). The list only
