@@ -42,6 +42,17 @@ func newPool(t *testing.T, e *tptest.Env, dsn string, maxConns int32, configure 
 	return pool
 }
 
+// acquire takes a connection from pool for ctx, failing the test if it
+// cannot; the caller releases it.
+func acquire(t *testing.T, pool *pgxpool.Pool, ctx context.Context) *pgxpool.Conn {
+	t.Helper()
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }

@@ -64,10 +64,7 @@ func TestCopyFromEarlyReturns(t *testing.T) {
 	})
 	t.Run("cancelled context", func(t *testing.T) {
 		pool := newPool(t, e, pgtest.DSN(t), 1, nil)
-		c, err := pool.Acquire(ten)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := acquire(t, pool, ten)
 		tenantOf(t, ten, c)
 		cctx, cancel := context.WithCancel(ten)
 		cancel()
@@ -90,10 +87,7 @@ func TestNamedPreparedStatementsPathChangeIsSeen(t *testing.T) {
 	pool := newPool(t, e, pgtest.DSN(t), 1, nil)
 	bg := context.Background()
 	ten := tenantpath.WithTenant(bg, "10")
-	c, err := pool.Acquire(ten)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := acquire(t, pool, ten)
 	defer c.Release()
 	if _, err := c.Conn().Prepare(ten, "move", "SELECT pg_catalog.set_config('search_path', $1, false)"); err != nil {
 		t.Fatal(err)
@@ -119,10 +113,7 @@ func TestPathChangeInTheCallThatBegins(t *testing.T) {
 	other := tenantpath.QuoteIdentifier(e.Schema("11"))
 
 	t.Run("multi-statement", func(t *testing.T) {
-		c, err := pool.Acquire(ten)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := acquire(t, pool, ten)
 		defer c.Release()
 		if _, err := c.Exec(ten, "BEGIN; SET LOCAL search_path TO "+other); err != nil {
 			t.Fatal(err)
@@ -133,10 +124,7 @@ func TestPathChangeInTheCallThatBegins(t *testing.T) {
 		}
 	})
 	t.Run("batch", func(t *testing.T) {
-		c, err := pool.Acquire(ten)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := acquire(t, pool, ten)
 		defer c.Release()
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
@@ -211,10 +199,7 @@ func TestTxControlSpellings(t *testing.T) {
 		tx.Rollback(bg)
 	}
 	for _, q := range []string{"commit /* */ ; SELECT 1", "end transaction; INSERT INTO notes VALUES ('x')", "rollback and chain; select 1"} {
-		c, err := pool.Acquire(ten)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := acquire(t, pool, ten)
 		if _, err := c.Exec(bg, q); !errors.Is(err, tenantpath.ErrNoTenant) {
 			t.Errorf("%q without a tenant: %v", q, err)
 		}
@@ -233,10 +218,7 @@ func TestPathChangesSeenAsText(t *testing.T) {
 	bg := context.Background()
 	ten, eleven := tenantpath.WithTenant(bg, "10"), tenantpath.WithTenant(bg, "11")
 	other := tenantpath.QuoteIdentifier(e.Schema("11"))
-	c, err := pool.Acquire(ten)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := acquire(t, pool, ten)
 	defer c.Release()
 	tenantOf(t, ten, c)
 	if _, err := c.Exec(ten, "SELECT pg_catalog.set_config('search_path', $1, false)", other); err != nil {
@@ -323,10 +305,7 @@ func TestPreparedStatementNamedLikeCommit(t *testing.T) {
 	pool := newPool(t, e, pgtest.DSN(t), 1, nil)
 	bg := context.Background()
 	ten := tenantpath.WithTenant(bg, "10")
-	c, err := pool.Acquire(ten)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := acquire(t, pool, ten)
 	if _, err := c.Conn().Prepare(ten, "commit", "INSERT INTO notes VALUES ('named')"); err != nil {
 		t.Fatal(err)
 	}

@@ -105,10 +105,7 @@ func TestSmuggledStatementsAreRouted(t *testing.T) {
 		"END /* */ ; INSERT INTO notes VALUES ('smuggled')",
 		"INSERT INTO notes VALUES ('smuggled'); COMMIT",
 	} {
-		c, err := pool.Acquire(ten)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := acquire(t, pool, ten)
 		tenantOf(t, ten, c) // on tenant 10
 		if _, err := c.Exec(bg, q); !errors.Is(err, tenantpath.ErrNoTenant) {
 			t.Errorf("%q without a tenant: %v", q, err)
