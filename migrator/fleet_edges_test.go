@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
@@ -74,19 +75,8 @@ INSERT INTO settings VALUES ('theme', 'light');`,
 func TestFleetImportSeededRowsDoubled(t *testing.T) {
 	ctx := edgeCtx(t)
 	e := newEnv(t)
-	m := e.migrator(fstestOf(seededFS()))
-	if _, err := m.MigrateShared(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Create(ctx, "src"); err != nil {
-		t.Fatal(err)
-	}
-	e.exec("UPDATE " + tenantpath.QuoteIdentifier(e.schema("src")) + ".settings SET v = 'dark'")
-	var buf bytes.Buffer
-	if _, err := m.Export(ctx, "src", &buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Import(ctx, "copy", &buf); err != nil {
+	m, buf := exportedSource(ctx, t, e, fstestOf(seededFS()), func(src string) string { return "UPDATE " + src + ".settings SET v = 'dark'" })
+	if _, err := m.Import(ctx, "copy", buf); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	var rows []string
@@ -113,18 +103,8 @@ func TestFleetImportSeededKeyedTable(t *testing.T) {
 	files := seededFS()
 	files["tenant_migrations/0001_settings.up.sql"] = `CREATE TABLE roles (name text PRIMARY KEY);
 INSERT INTO roles VALUES ('admin'), ('member');`
-	m := e.migrator(fstestOf(files))
-	if _, err := m.MigrateShared(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Create(ctx, "src"); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := m.Export(ctx, "src", &buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Import(ctx, "copy", &buf); err != nil {
+	m, buf := exportedSource(ctx, t, e, fstestOf(files))
+	if _, err := m.Import(ctx, "copy", buf); err != nil {
 		t.Fatalf("Import of a whole archive: %v", err)
 	}
 	if n := e.count("SELECT count(*) FROM " + tenantpath.QuoteIdentifier(e.schema("copy")) + ".roles"); n != 2 {
@@ -178,18 +158,7 @@ CREATE TABLE special_events (extra text) INHERITS (events);`,
 func TestFleetImportBadCopyDataIsInvalidArchive(t *testing.T) {
 	ctx := edgeCtx(t)
 	e := newEnv(t)
-	m := e.migrator(basicFS())
-	if _, err := m.MigrateShared(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Create(ctx, "src"); err != nil {
-		t.Fatal(err)
-	}
-	e.exec("INSERT INTO " + tenantpath.QuoteIdentifier(e.schema("src")) + ".users (email) VALUES ('a@x'), ('b@x')")
-	var buf bytes.Buffer
-	if _, err := m.Export(ctx, "src", &buf); err != nil {
-		t.Fatal(err)
-	}
+	m, buf := exportedSource(ctx, t, e, basicFS(), func(src string) string { return "INSERT INTO " + src + ".users (email) VALUES ('a@x'), ('b@x')" })
 	for name, edit := range map[string]func(string) string{
 		"extra column": func(s string) string { return strings.Replace(s, "\ta@x\n", "\ta@x\tsurplus\n", 1) },
 		"bad integer":  func(s string) string { return strings.Replace(s, "1\ta@x\n", "one\ta@x\n", 1) },
@@ -214,17 +183,7 @@ func TestFleetImportBadCopyDataIsInvalidArchive(t *testing.T) {
 func TestFleetImportTamperedHeader(t *testing.T) {
 	ctx := edgeCtx(t)
 	e := newEnv(t)
-	m := e.migrator(basicFS())
-	if _, err := m.MigrateShared(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Create(ctx, "src"); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := m.Export(ctx, "src", &buf); err != nil {
-		t.Fatal(err)
-	}
+	m, buf := exportedSource(ctx, t, e, basicFS())
 	for name, edit := range map[string]func(string) string{
 		"unknown table": func(s string) string {
 			return strings.Replace(s, `{"name":"posts","columns"`, `{"name":"ghosts","columns"`, 1)
@@ -287,18 +246,7 @@ func TestFleetMoveImportFailsKeepsSource(t *testing.T) {
 func TestFleetImportRacesCreate(t *testing.T) {
 	ctx := edgeCtx(t)
 	e := newEnv(t)
-	m := e.migrator(basicFS())
-	if _, err := m.MigrateShared(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Create(ctx, "src"); err != nil {
-		t.Fatal(err)
-	}
-	e.exec("INSERT INTO " + tenantpath.QuoteIdentifier(e.schema("src")) + ".users (email) VALUES ('a@x')")
-	var buf bytes.Buffer
-	if _, err := m.Export(ctx, "src", &buf); err != nil {
-		t.Fatal(err)
-	}
+	m, buf := exportedSource(ctx, t, e, basicFS(), func(src string) string { return "INSERT INTO " + src + ".users (email) VALUES ('a@x')" })
 	for i := range 4 {
 		id := fmt.Sprint("x", i)
 		var wg sync.WaitGroup
@@ -525,4 +473,26 @@ func TestFleetIDLengthLimits(t *testing.T) {
 	if !e.schemaExists(e.schema(long)) {
 		t.Fatal("the source is gone")
 	}
+}
+
+// exportedSource makes a migrator on fsys, migrates the shared schema,
+// creates tenant "src", runs fill's SQL on it (given src's quoted schema)
+// and returns the migrator and src's archive.
+func exportedSource(ctx context.Context, t *testing.T, e *env, fsys fs.FS, fill ...func(src string) string) (*migrator.Migrator, *bytes.Buffer) {
+	t.Helper()
+	m := e.migrator(fsys)
+	if _, err := m.MigrateShared(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Create(ctx, "src"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fill {
+		e.exec(f(tenantpath.QuoteIdentifier(e.schema("src"))))
+	}
+	var buf bytes.Buffer
+	if _, err := m.Export(ctx, "src", &buf); err != nil {
+		t.Fatal(err)
+	}
+	return m, &buf
 }
