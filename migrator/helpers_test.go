@@ -118,6 +118,28 @@ func (e *env) exec(q string, args ...any) {
 	}
 }
 
+// strings runs q and returns its one text column.
+func (e *env) strings(q string, args ...any) []string {
+	e.t.Helper()
+	rows, err := e.db.Query(q, args...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
 func (e *env) count(q string, args ...any) int {
 	e.t.Helper()
 	var n int

@@ -139,20 +139,7 @@ var edgeTables = []string{"users", "posts", "edge_a", "edge_do", "edge_fn_t", "e
 // read on the plain admin pool.
 func (e *env) tablesIn(schema string) []string {
 	e.t.Helper()
-	rows, err := e.db.Query(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename = ANY($2) ORDER BY tablename`, schema, edgeTables)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return e.strings(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename = ANY($2) ORDER BY tablename`, schema, edgeTables)
 }
 
 func sortedCopy(s []string) []string {
@@ -183,8 +170,9 @@ func TestNewerPoolsEdgeMigrations(t *testing.T) {
 				parkOn(t, routed, "bystander", 3)
 				if p.name == "Pool" {
 					// parkOn's SetMaxIdleConns(3) with Workers(4) over Pool(3)
-					// hangs (TestPoolIdleConnsMigrateHangs): the parked
-					// connections go back to the pool, still on the bystander's path.
+					// hangs (docs/pool.md: idle connections of database/sql's
+					// are out of the pool's reach); the parked connections go
+					// back to the pool, still on the bystander's path.
 					routed.SetMaxIdleConns(0)
 				}
 				m := e.migratorOn(routed, edgeFS())
@@ -409,20 +397,7 @@ func TestCreateMigrationLocalPathCarriesOver(t *testing.T) {
 // test's schemas and public.
 func (e *env) tablesOf(table string) []string {
 	e.t.Helper()
-	rows, err := e.db.Query(`SELECT schemaname FROM pg_tables WHERE tablename = $1 AND (starts_with(schemaname, $2) OR schemaname = 'public') ORDER BY 1`, table, e.prefix)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return e.strings(`SELECT schemaname FROM pg_tables WHERE tablename = $1 AND (starts_with(schemaname, $2) OR schemaname = 'public') ORDER BY 1`, table, e.prefix)
 }
 
 // Drop and Rename through the newer pools while their connections sit on

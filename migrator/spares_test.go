@@ -38,23 +38,10 @@ func spareEnv(t *testing.T, fsys fstest.MapFS) (*env, *migrator.Migrator) {
 // shared schema is the test's), with their comments.
 func (e *env) spares() []string {
 	e.t.Helper()
-	rows, err := e.db.Query(`SELECT n.nspname FROM pg_namespace n
+	return e.strings(`SELECT n.nspname FROM pg_namespace n
 		WHERE n.nspname LIKE 'tenantpath\_spare\_%'
 		  AND EXISTS (SELECT FROM pg_tables t WHERE t.schemaname = n.nspname)
 		  AND obj_description(n.oid, 'pg_namespace') = $1 ORDER BY 1`, e.prefix)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 // markSpares comments every spare of the fleet of m with the test's
