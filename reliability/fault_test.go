@@ -2,6 +2,7 @@ package reliability_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"math/rand/v2"
 	"sync"
@@ -128,6 +129,7 @@ func TestKilledBackendsTransactionPoolerNeverLeak(t *testing.T) {
 		killer.Wait()
 		faultErrs := w.Errs.Load()
 		time.Sleep(300 * time.Millisecond) // PgBouncer notices the last killed server connections
+		settleAfterKills(t, db)
 		clean := &tptest.Workload{T: t, DB: db, IDs: ids, NoPrepared: true}
 		clean.Run(context.Background(), 4, 50, time.Now().Add(20*time.Second))
 		t.Logf("kill backends behind a transaction pooler, TransactionPooling, %s: %d ops under fire, %d kills, %d errors surfaced, %d leaks; then %s",
@@ -370,4 +372,36 @@ func TestCancellationTransactionPoolerNeverLeaks(t *testing.T) {
 			t.Fatalf("%d errors after the cancellations stopped", clean.Errs.Load()+again.Errs.Load())
 		}
 	})
+}
+
+// settleAfterKills waits until the last killed server connections are out
+// of the way: PgBouncer learns of a killed one when its socket closes or a
+// statement fails on it, and a loaded machine may not have got there yet.
+// It waits for three rounds in a row of four concurrent statements (as many
+// as the clean run's workers) to succeed, for at most 10 seconds; a pool
+// that does not recover fails here, or in the clean run after it.
+func settleAfterKills(t *testing.T, db *sql.DB) {
+	t.Helper()
+	ctx := tenantpath.WithShared(context.Background())
+	deadline := time.Now().Add(10 * time.Second)
+	for clean := 0; clean < 3; {
+		if time.Now().After(deadline) {
+			t.Fatal("the pool did not recover: statements still fail 10s after the faults stopped")
+		}
+		var failed atomic.Bool
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if _, err := db.ExecContext(ctx, "SELECT pg_catalog.pg_sleep(0.01)"); err != nil {
+					failed.Store(true)
+				}
+			})
+		}
+		wg.Wait()
+		if failed.Load() {
+			clean = 0
+			continue
+		}
+		clean++
+	}
 }
